@@ -1,0 +1,45 @@
+"""The ``certflow`` command line: a thin shell around the domain.
+
+Exit codes: 0 success (for ``score``: the seal's rules are met), 1 rules not
+met, 2 bad input or usage. Bad input is printed with file, line and field,
+never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import InputError
+from .assessment import assessment
+from .catalogue import catalogue
+from .demo import demo
+from .score import score
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            click.echo(f"Fehler ({exc.kind}): {len(exc.problems)} Problem(e)", err=True)
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="certflow")
+def cli() -> None:
+    """certflow: Zertifizierungsverfahren für das Gütesiegel Familienzentrum NRW."""
+
+
+cli.add_command(catalogue)
+cli.add_command(score)
+cli.add_command(assessment)
+cli.add_command(demo)
+
+
+def main() -> None:
+    sys.exit(cli.main(standalone_mode=True))

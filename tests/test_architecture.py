@@ -1,0 +1,23 @@
+"""The domain stays pure: import-linter checks the contracts in pyproject.toml."""
+
+import shutil
+import subprocess
+
+from conftest import ROOT
+
+
+def test_import_contracts_hold():
+    exe = shutil.which("lint-imports")
+    assert exe, "import-linter is part of the test extra: pip install '.[test]'"
+    result = subprocess.run([exe, "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 1 kept, 0 broken." in result.stdout
+
+
+def test_shipped_files_are_found():
+    from certflow.resources import default_catalogue, examples_dir, shipped_catalogues
+
+    assert default_catalogue().is_file()
+    assert {p.name for p in shipped_catalogues()} >= {"familienzentrum-nrw-2020.yaml", "familienzentrum-nrw-2010.yaml"}
+    assert (examples_dir() / "assessment-pass.yaml").is_file()
