@@ -12,11 +12,13 @@ from typing import Iterable
 
 
 def format_path(path: tuple[str | int, ...]) -> str:
-    """``("areas", 0, "criteria", 2, "points")`` -> ``areas[0].criteria[2].points``."""
+    """``("areas", 0, "criteria", 2, "points")`` -> ``areas[0].criteria[2].points``; ``answers["1.1"]``."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not str(part).isidentifier():
+            out += f'["{part}"]'  # a key like "1.1" in answers
         else:
             out += f".{part}" if out else str(part)
     return out

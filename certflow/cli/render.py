@@ -7,7 +7,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from ..catalogue.model import AREA_KIND_LABEL, AreaKind, Catalogue, Criterion, Threshold, format_logic
+from ..catalogue.model import AREA_KIND_LABEL, AppliesTo, AreaKind, Catalogue, Criterion, Threshold, format_logic
+from ..catalogue.wording import applies_text, evidence_text, frequency_text
 from ..scoring import CriterionResult, Report, Tally
 from .console import bar
 
@@ -79,7 +80,7 @@ def _threshold(t: Threshold) -> str:
     text = (f"Schwelle: mindestens {_count(t.min_points, 'Punkt', 'Punkte')}, "
             f"{_count(t.min_basis, 'Basiskriterium', 'Basiskriterien')}")
     for o in t.overrides:
-        who = "/".join(v.value for v in o.procedure + o.form)
+        who = applies_text(AppliesTo(procedure=o.procedure, form=o.form))
         parts = [_count(o.min_points, "Punkt", "Punkte") if o.min_points is not None else "",
                  _count(o.min_basis, "Basiskriterium", "Basiskriterien") if o.min_basis is not None else ""]
         text += f"; {who}: " + ", ".join(p for p in parts if p)
@@ -87,14 +88,24 @@ def _threshold(t: Threshold) -> str:
 
 
 def _criterion_label(c: Criterion) -> str:
-    flags = []
-    if c.applies_to is not None:
-        flags.append("nur " + "/".join(v.value for v in c.applies_to.procedure + c.applies_to.form))
+    flags = [applies_text(c.applies_to)] if applies_text(c.applies_to) else []
     if c.provisional:
         flags.append("vorläufig")
     tail = f" [{', '.join(flags)}]" if flags else ""
     logic = f" – {format_logic(c.effective_logic())}" if c.items else ""
     return f"{c.id} {c.title} ({c.level.value.capitalize()}, {c.points} Pkt.){logic}{tail}"
+
+
+def _add_criterion(parent: Tree, cat: Catalogue, crit: Criterion) -> None:
+    node = parent.add(_criterion_label(crit))
+    for item in crit.all_items():
+        target = node if item.id == crit.id else node.add(f"{item.id} {item.title}"
+                                                          + (f" [{applies_text(item.applies_to)}]" if applies_text(item.applies_to) else ""))
+        for rule in item.frequency:
+            label = cat.activity_kinds.get(rule.activity) if rule.activity else None
+            target.add(f"Häufigkeit: {frequency_text(rule, label)}")
+        for rule in item.evidence:
+            target.add(f"{evidence_text(rule, cat.evidence_kinds[rule.kind])}")
 
 
 def print_catalogue(console: Console, cat: Catalogue) -> None:
@@ -103,9 +114,7 @@ def print_catalogue(console: Console, cat: Catalogue) -> None:
     for area in cat.areas:
         node = root.add(f"{AREA_KIND_LABEL[area.kind]} {area.id} {area.title} – {_threshold(area.threshold)}")
         for crit in area.criteria:
-            cnode = node.add(_criterion_label(crit))
-            for item in crit.items:
-                cnode.add(f"{item.id} {item.title}")
+            _add_criterion(node, cat, crit)
         if area.kind is AreaKind.PROFIL and area.profile_rule is not None:
             rule = area.profile_rule
             most = f", höchstens {rule.max_chosen}" if rule.max_chosen else ""
@@ -115,9 +124,7 @@ def print_catalogue(console: Console, cat: Catalogue) -> None:
             pnode = node.add(f"Profil {prof.id} {prof.title} – {_threshold(prof.threshold)}"
                              + (" [vorläufig]" if prof.provisional else ""))
             for crit in prof.criteria:
-                cnode = pnode.add(_criterion_label(crit))
-                for item in crit.items:
-                    cnode.add(f"{item.id} {item.title}")
+                _add_criterion(pnode, cat, crit)
     console.print(root)
     count = len(cat.all_criteria())
     console.print(f"{count} Kriterien in {len(cat.areas)} Bereichen")

@@ -16,8 +16,6 @@ from dateutil.relativedelta import relativedelta
 
 MONTHS = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
 
-WINDOW_LABEL = {"month": "Monat", "quarter": "Quartal", "half_year": "Halbjahr", "year": "Jahr"}
-
 DAY = timedelta(days=1)
 
 

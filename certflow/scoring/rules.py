@@ -13,17 +13,12 @@ from dateutil.relativedelta import relativedelta
 
 from ..assessment.model import Activity, Evidence, Period
 from ..catalogue.model import EvidenceRule, FrequencyRule
-from .periods import WINDOW_LABEL, fmt, windows
+from ..catalogue.wording import WINDOW_LABEL, frequency_text
+from .periods import fmt, windows
 from .report import missing
 
 #: How many failing windows a reason names before it says "und N weitere".
 MAX_WINDOWS_NAMED = 3
-
-
-def _unit(rule: FrequencyRule, n: int) -> str:
-    if rule.count == "records":
-        return "Angebot" if n == 1 else "Angebote"
-    return "Termin" if n == 1 else "Termine"
 
 
 def check_frequency(
@@ -42,17 +37,13 @@ def check_frequency(
             counted.append((act.date, value))
         else:
             outside += value
-    what = f" „{activity_label}“" if activity_label else ""
-    each = f" mit je mindestens {rule.each_min_sessions} Terminen" if rule.each_min_sessions else ""
+    demand = frequency_text(rule, activity_label) + " gefordert"
     note = f"; {outside} außerhalb des Prüfzeitraums nicht gezählt" if outside else ""
     if rule.every is None:
         total = sum(v for _, v in counted)
         if total >= rule.min:
             return ()
-        return (
-            f"mindestens {rule.min} {_unit(rule, rule.min)}{what}{each} im Prüfzeitraum gefordert, "
-            f"{total} nachgewiesen ({missing(rule.min - total)}){note}",
-        )
+        return (f"{demand}, {total} nachgewiesen ({missing(rule.min - total)}){note}",)
     short: list[str] = []
     for first, last in windows(period.start, period.end, rule.every):
         got = sum(v for d, v in counted if first <= d <= last)
@@ -63,11 +54,7 @@ def check_frequency(
     named = "; ".join(short[:MAX_WINDOWS_NAMED])
     more = f" und {len(short) - MAX_WINDOWS_NAMED} weitere" if len(short) > MAX_WINDOWS_NAMED else ""
     label = WINDOW_LABEL[rule.every]
-    return (
-        f"mindestens {rule.min} {_unit(rule, rule.min)}{what}{each} je {label} gefordert, "
-        f"zu wenig in {len(short)} {label if len(short) == 1 else label + 'en'} "
-        f"({named}{more}){note}",
-    )
+    return (f"{demand}, zu wenig in {len(short)} {label if len(short) == 1 else label + 'en'} ({named}{more}){note}",)
 
 
 def _evidence_fault(rule: EvidenceRule, ev: Evidence, period: Period) -> str | None:
