@@ -125,3 +125,54 @@ def test_unreadable_file(tmp_path):
     bad.write_bytes("title: Gr\xfc\xdfe\n".encode("latin-1"))
     with pytest.raises(CatalogueError, match="Datei nicht lesbar"):
         load_catalogue(bad)
+
+
+def test_logic_must_name_the_criterion_itself_once(mini_text):
+    assert errors(mini_text.replace('{any: ["1.3", "1.3.1"]}', '{any: ["1.3.1"]}')) == [
+        "k.yaml:33: areas[0].criteria[1].logic: nennt das Kriterium 1.3 selbst nicht (seine eigene Aussage zählte sonst nie)",
+    ]
+    assert errors(mini_text.replace('{any: ["1.3", "1.3.1"]}', '{any: ["1.3", "1.3.1", {all: ["1.3.1"]}]}')) == [
+        "k.yaml:33: areas[0].criteria[1].logic: nennt '1.3.1' mehrfach",
+    ]
+
+
+def test_valid_until_before_valid_from(mini_text):
+    assert errors(mini_text.replace("valid_from: 2020-08-01", "valid_from: 2020-08-01\nvalid_until: 2019-07-31")) == [
+        "k.yaml:6: valid_until: valid_until 2019-07-31 liegt vor valid_from 2020-08-01",
+    ]
+
+
+def test_min_met_above_min_chosen(mini_text):
+    assert errors(mini_text.replace("profile_rule: {min_chosen: 1, min_met: 1}", "profile_rule: {min_chosen: 1, min_met: 2}")) == [
+        "k.yaml:49: areas[1].profile_rule.min_met: min_met 2 ist größer als min_chosen 1: min_chosen anheben",
+    ]
+
+
+def test_threshold_override_per_variant(mini_text):
+    # A Verbund must meet both Basis items of area 5 (5.3 applies to Verbünde only).
+    text = mini_text.replace(
+        "threshold: {min_points: 1, min_basis: 1, provisional: true, note: nur zum Test}",
+        "threshold: {min_points: 1, min_basis: 1, overrides: [{form: [verbund], min_basis: 2}], provisional: true, note: nur zum Test}",
+    )
+    cat = parse_catalogue(text, "k.yaml")
+    from certflow.catalogue.model import Form, ProcedureKind, Variant
+
+    t = cat.areas[2].threshold
+    assert t.for_variant(Variant(ProcedureKind.ERST, Form.EINZEL)) == (1, 1)
+    assert t.for_variant(Variant(ProcedureKind.RE, Form.VERBUND)) == (1, 2)
+    # ... and an override that no variant can reach is an error like any threshold.
+    assert errors(text.replace("min_basis: 2}]", "min_basis: 3}]")) == [
+        "k.yaml:70: areas[2].threshold.min_basis: Schwelle 3 Basiskriterien ist nicht erreichbar: nur 2 Basiskriterien vorhanden (erst-verbund)",
+    ]
+
+
+def test_shipped_catalogues_load():
+    from certflow.resources import shipped_catalogues
+
+    loaded = {load_catalogue(p).key: load_catalogue(p) for p in shipped_catalogues()}
+    assert set(loaded) == {"familienzentrum-nrw@2010", "familienzentrum-nrw@2020"}
+    cat2020 = loaded["familienzentrum-nrw@2020"]
+    assert len(cat2020.all_criteria()) >= 60
+    assert [a.id for a in cat2020.areas] == ["1", "2", "3", "4", "5", "6", "7", "8"]
+    assert [p.id for p in cat2020.areas[3].profiles][:3] == ["4B", "4F", "4K"]
+    assert len(cat2020.areas[3].profiles) == 7

@@ -168,3 +168,20 @@ def test_every_variant_compiles_once(mini, procedure, form):
     plan = scorer.plan(a.variant)
     scorer.score(a, KGJ)
     assert scorer.plan(a.variant) is plan
+
+
+def test_verbund_override_in_the_shipped_catalogue():
+    from certflow.assessment import Answer, Status
+    from certflow.catalogue import load_catalogue
+    from certflow.catalogue.model import Form, ProcedureKind, Variant
+    from certflow.resources import default_catalogue
+    from certflow.samples import satisfying_assessment
+
+    cat = load_catalogue(default_catalogue())
+    scorer = Scorer(cat)
+    a = satisfying_assessment(cat, Variant(ProcedureKind.ERST, Form.VERBUND))
+    assert scorer.score(a, a.period).passed
+    without = a.model_copy(update={"answers": {**a.answers, "6.6": Answer(status=Status.OFFEN)}})
+    report = scorer.score(without, a.period)
+    assert not report.passed
+    assert by_id(report)["6"].reasons == ("5 von mindestens 6 Basiskriterien erfüllt (1 fehlt)",)
