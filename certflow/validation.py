@@ -33,7 +33,8 @@ _MESSAGES = {
 }
 
 
-def _message(err: dict[str, Any]) -> str:
+def german_message(err: dict[str, Any]) -> str:
+    """A German message for one pydantic error."""
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind in _MESSAGES:
@@ -62,7 +63,7 @@ def validate_model(model: type[M], doc: Document, error: type[InputError]) -> M:
         seen: set[tuple[Any, str]] = set()
         for err in exc.errors():
             path = tuple(err["loc"])
-            message = _message(err)
+            message = german_message(err)
             if (path, message) in seen:
                 continue
             seen.add((path, message))
