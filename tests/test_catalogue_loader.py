@@ -176,3 +176,12 @@ def test_shipped_catalogues_load():
     assert [a.id for a in cat2020.areas] == ["1", "2", "3", "4", "5", "6", "7", "8"]
     assert [p.id for p in cat2020.areas[3].profiles][:3] == ["4B", "4F", "4K"]
     assert len(cat2020.areas[3].profiles) == 7
+
+
+def test_worked_example_in_the_docs_is_valid():
+    from conftest import ROOT
+
+    doc = (ROOT / "docs" / "catalogue.md").read_text(encoding="utf-8")
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    cat = parse_catalogue(example, "docs/catalogue.md")
+    assert [a.kind.value for a in cat.areas] == ["leistung", "profil", "struktur"]
