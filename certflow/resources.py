@@ -6,17 +6,17 @@ package carries them as ``certflow._shipped.*`` (see setup.py).
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
+_ROOT = _PACKAGE.parent
 
 
 def _folder(name: str) -> Path:
     local = _ROOT / name
     if local.is_dir() and (_ROOT / "pyproject.toml").is_file():
         return local
-    return Path(str(resources.files(f"certflow._shipped.{name}")))
+    return _PACKAGE / "_shipped" / name
 
 
 def criteria_dir() -> Path:
