@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from pathlib import Path as Path_
 
 from .errors import InputError, Problem
 
@@ -52,6 +53,15 @@ class Document:
 
     def problem(self, path: Path, message: str) -> Problem:
         return Problem(self.source, self.line_of(path), tuple(path), message)
+
+
+def read_text(path: Path_, error: type[InputError] = InputError) -> str:
+    """A file's UTF-8 text; an unreadable file is reported like any other bad input."""
+    try:
+        return Path_(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise error([Problem(str(path), None, (), f"Datei nicht lesbar: {reason}")]) from None
 
 
 def read_document(text: str, source: str, error: type[InputError] = InputError) -> Document:

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Iterator
 
 from ..catalogue.model import Catalogue
-from ..errors import AssessmentError, Problem
+from ..errors import AssessmentError
 from ..validation import validate_model
-from ..yamlsource import Document, read_document
+from ..yamlsource import read_document, read_text
 from .model import Assessment
 
 
@@ -27,11 +27,7 @@ def parse_assessment(text: str, source: str = "<assessment>", catalogue: Catalog
 
 def load_assessment(path: str | Path, catalogue: Catalogue | None = None) -> Assessment:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise AssessmentError([Problem(str(path), None, (), f"Datei nicht lesbar: {reason}")]) from None
+    text = read_text(path, AssessmentError)
     return parse_assessment(text, str(path), catalogue)
 
 

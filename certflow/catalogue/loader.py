@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import CatalogueError, Problem
+from ..errors import CatalogueError
 from ..validation import validate_model
-from ..yamlsource import read_document
+from ..yamlsource import read_document, read_text
 from .checks import check_catalogue
 from .model import Catalogue
 
@@ -26,9 +26,5 @@ def parse_catalogue(text: str, source: str = "<catalogue>") -> Catalogue:
 def load_catalogue(path: str | Path) -> Catalogue:
     """Read a catalogue file; unreadable files are reported like any other bad input."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise CatalogueError([Problem(str(path), None, (), f"Datei nicht lesbar: {reason}")]) from None
+    text = read_text(path, CatalogueError)
     return parse_catalogue(text, str(path))
