@@ -1,0 +1,378 @@
+"""Content-addressed store for evidence files (Belegmaterialien).
+
+Kitas upload evidence with their self-assessment. Each file is stored under
+``root/<sha256[:2]>/<sha256>``: the SHA-256 of its bytes is its name, so the
+same content is stored once and a stored file can always be re-checked.
+
+:meth:`EvidenceStore.put` streams the content in chunks into a temporary file
+inside ``root`` (so the final rename stays on one filesystem), hashing and
+counting bytes as it goes. It refuses empty files, files over the size limit
+(it stops reading as soon as the limit is passed) and types that are not on the
+allow-list. The type is detected from the content (magic bytes via the
+``filetype`` package; zip-based office documents by looking inside the zip),
+never from the file name. On success the temporary file is fsynced and moved to
+its final name with :func:`os.replace`; on any failure, including
+``KeyboardInterrupt``, the temporary file is removed.
+
+This is an adapter, but it holds no database code: callers keep the returned
+:class:`StoredFile` (hash, size, type, original name) wherever they like.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import filetype
+
+__all__ = [
+    "DEFAULT_ALLOWED",
+    "DEFAULT_MAX_BYTES",
+    "EvidenceRejected",
+    "EvidenceStore",
+    "StoredFile",
+    "detect_media_type",
+]
+
+PDF = "application/pdf"
+PNG = "image/png"
+JPEG = "image/jpeg"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+ODT = "application/vnd.oasis.opendocument.text"
+ODS = "application/vnd.oasis.opendocument.spreadsheet"
+ODP = "application/vnd.oasis.opendocument.presentation"
+ZIP = "application/zip"
+TEXT = "text/plain"
+
+DEFAULT_ALLOWED: frozenset[str] = frozenset({PDF, PNG, JPEG, DOCX, XLSX, ODT})
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+
+CHUNK_SIZE = 64 * 1024
+HEAD_SIZE = 8192  # what filetype looks at
+ZIP_MIMETYPE_LIMIT = 256  # ODF "mimetype" entry: one short line
+ZIP_CONTENT_TYPES_LIMIT = 1024 * 1024  # OOXML "[Content_Types].xml": a few KB in practice
+
+_TEMP_PREFIX = ".upload-"
+_TEMP_SUFFIX = ".part"
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+
+# Short names for the refusal message, in the order they are listed there.
+_LABELS: dict[str, str] = {
+    PDF: "PDF",
+    PNG: "PNG",
+    JPEG: "JPEG",
+    DOCX: "DOCX",
+    XLSX: "XLSX",
+    PPTX: "PPTX",
+    ODT: "ODT",
+    ODS: "ODS",
+    ODP: "ODP",
+    TEXT: "TXT",
+}
+
+# filetype names some variants separately; they are valid files of the base type.
+_ALIASES: dict[str, str] = {"image/apng": PNG}
+
+# Main-part content type in an OOXML package's [Content_Types].xml -> document type.
+# Macro-enabled and template variants map to their own types, so that a .docm is
+# not taken for a .docx (filetype alone cannot tell them apart).
+_OOXML_MAIN: dict[str, str] = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": DOCX,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml":
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.template",
+    "application/vnd.ms-word.document.macroenabled.main+xml": "application/vnd.ms-word.document.macroEnabled.12",
+    "application/vnd.ms-word.template.macroenabledtemplate.main+xml":
+        "application/vnd.ms-word.template.macroEnabled.12",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": XLSX,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml":
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.template",
+    "application/vnd.ms-excel.sheet.macroenabled.main+xml": "application/vnd.ms-excel.sheet.macroEnabled.12",
+    "application/vnd.ms-excel.template.macroenabled.main+xml": "application/vnd.ms-excel.template.macroEnabled.12",
+    "application/vnd.ms-excel.sheet.binary.macroenabled.main": "application/vnd.ms-excel.sheet.binary.macroEnabled.12",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": PPTX,
+    "application/vnd.ms-powerpoint.presentation.macroenabled.main+xml":
+        "application/vnd.ms-powerpoint.presentation.macroEnabled.12",
+}
+_CONTENT_TYPE_ATTR = re.compile(rb"""ContentType\s*=\s*["']([^"']+)["']""")
+_MIME_RE = re.compile(r"[A-Za-z0-9][\w.+-]*/[\w.+-]+")
+
+
+class EvidenceRejected(Exception):
+    """An upload was refused; ``reason`` is a German message that names the file."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """What :meth:`EvidenceStore.put` stored: keep this next to the assessment."""
+
+    sha256: str
+    size: int
+    media_type: str
+    filename: str
+
+
+# ---------------------------------------------------------------- type detection
+
+
+def detect_media_type(head: bytes, container: BinaryIO | None = None) -> str | None:
+    """The media type of content starting with ``head`` (its first bytes), or ``None``.
+
+    ``container`` is a seekable binary file with the whole content; it is needed
+    only to look inside zip files (office documents). Without it a zip is
+    reported as whatever ``filetype`` makes of its first bytes.
+    """
+    if head.startswith(b"PK\x03\x04") and container is not None:
+        return _zip_media_type(container)
+    guess = filetype.guess(bytes(head[:HEAD_SIZE]))
+    if guess is not None:
+        return _ALIASES.get(guess.mime, guess.mime)
+    if _looks_like_text(head):
+        return TEXT
+    return None
+
+
+def _zip_media_type(container: BinaryIO) -> str:
+    """ODF ``mimetype`` entry or OOXML main content type; ``application/zip`` otherwise.
+
+    Reads only bounded amounts from the two entries (no zip bomb unpacks here).
+    The container is untrusted input: any failure to parse it means it is not a
+    recognisable office document, whatever exception zipfile raises for it.
+    """
+    try:
+        with zipfile.ZipFile(container) as zf:
+            names = set(zf.namelist())
+            if "mimetype" in names:
+                with zf.open("mimetype") as entry:
+                    value = entry.read(ZIP_MIMETYPE_LIMIT).decode("ascii").strip()
+                if _MIME_RE.fullmatch(value):
+                    return value
+            if "[Content_Types].xml" in names:
+                with zf.open("[Content_Types].xml") as entry:
+                    xml = entry.read(ZIP_CONTENT_TYPES_LIMIT)
+                found = {
+                    _OOXML_MAIN[ct]
+                    for ct in (m.decode("ascii", "replace").strip().lower() for m in _CONTENT_TYPE_ATTR.findall(xml))
+                    if ct in _OOXML_MAIN
+                }
+                if len(found) == 1:
+                    return found.pop()
+    except Exception:  # noqa: BLE001 - untrusted container, see docstring
+        return ZIP
+    return ZIP
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """UTF-8 without NUL or other control characters besides tab, newlines and form feed."""
+    # The head may end inside a multi-byte character: allow up to 3 bytes cut off.
+    for cut in range(4):
+        try:
+            text = head[: len(head) - cut].decode("utf-8")
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        return False
+    return all(ch in "\t\n\r\f" or ord(ch) >= 32 and ch != "\x7f" for ch in text)
+
+
+def _label(media_type: str) -> str:
+    if media_type in _LABELS:
+        return _LABELS[media_type]
+    kind = filetype.get_type(mime=media_type)
+    return kind.extension.upper() if kind is not None else media_type
+
+
+def _allowed_text(allowed: frozenset[str]) -> str:
+    order = list(_LABELS)
+    ranked = sorted(allowed, key=lambda m: (order.index(m) if m in order else len(order), _label(m)))
+    return ", ".join(_label(m) for m in ranked)
+
+
+def _format_size(n: int) -> str:
+    mib, kib = 1024 * 1024, 1024
+    if n % mib == 0:
+        return f"{n // mib} MB"
+    if n >= mib:
+        return f"{n / mib:.1f} MB".replace(".", ",")
+    if n % kib == 0:
+        return f"{n // kib} KB"
+    return f"{n} Bytes"
+
+
+# ---------------------------------------------------------------- the store
+
+
+class EvidenceStore:
+    """Evidence files on disk, named by the SHA-256 of their content."""
+
+    def __init__(self, root: Path, max_bytes: int = DEFAULT_MAX_BYTES, allowed: frozenset[str] = DEFAULT_ALLOWED):
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        self.root = Path(root)
+        self.max_bytes = max_bytes
+        self.allowed = frozenset(allowed)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # -- reading
+
+    def get(self, sha256: str) -> Path:
+        """Path of the stored file; ``FileNotFoundError`` if there is none."""
+        path = self._path(sha256)
+        if not path.is_file():
+            raise FileNotFoundError(f"Beleg {_normalise(sha256)} ist nicht im Speicher")
+        return path
+
+    def open(self, sha256: str) -> BinaryIO:
+        """The stored file opened for binary reading (the caller closes it)."""
+        return self.get(sha256).open("rb")
+
+    def exists(self, sha256: str) -> bool:
+        return self._path(sha256).is_file()
+
+    def verify(self, sha256: str) -> bool:
+        """Re-hash the stored bytes: ``False`` if they no longer match their name."""
+        key = _normalise(sha256)
+        digest = hashlib.sha256()
+        with self.open(key) as fh:
+            for chunk in iter(lambda: fh.read(CHUNK_SIZE), b""):
+                digest.update(chunk)
+        return digest.hexdigest() == key
+
+    # -- writing
+
+    def put(
+        self,
+        source: Path | bytes | BinaryIO,
+        filename: str,
+        expected_sha256: str | None = None,
+    ) -> StoredFile:
+        """Store ``source`` (a path, bytes, or a binary file-like object read from its position).
+
+        Raises :class:`EvidenceRejected` when the file is empty, too large, of a
+        type not on the allow-list, or its hash differs from ``expected_sha256``.
+        Storing content that is already there returns the existing entry.
+        """
+        expected = None
+        if expected_sha256 is not None:
+            expected = expected_sha256.strip().lower()
+            if not _SHA256_RE.fullmatch(expected):
+                raise EvidenceRejected(
+                    f"{filename}: erwartete Prüfsumme ist kein SHA-256-Wert (64 Hexadezimalzeichen): {expected_sha256!r}"
+                )
+
+        tmp_path: Path | None = None
+        try:
+            fd, name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=self.root)
+            tmp_path = Path(name)
+            with os.fdopen(fd, "w+b") as tmp:
+                digest = hashlib.sha256()
+                size = 0
+                head = bytearray()
+                # closing(): a Path source is closed at once when reading stops early.
+                with contextlib.closing(self._chunks(source)) as chunks:
+                    for chunk in chunks:
+                        size += len(chunk)
+                        if size > self.max_bytes:
+                            raise EvidenceRejected(f"{filename}: Datei ist größer als {_format_size(self.max_bytes)}")
+                        digest.update(chunk)
+                        if len(head) < HEAD_SIZE:
+                            head += chunk[: HEAD_SIZE - len(head)]
+                        tmp.write(chunk)
+                if size == 0:
+                    raise EvidenceRejected(f"{filename}: Datei ist leer")
+
+                sha256 = digest.hexdigest()
+                if expected is not None and sha256 != expected:
+                    raise EvidenceRejected(f"{filename}: Prüfsumme stimmt nicht: erwartet {expected}, erhalten {sha256}")
+
+                tmp.flush()
+                tmp.seek(0)
+                media_type = detect_media_type(bytes(head), tmp)
+                if media_type not in self.allowed:
+                    shown = "unbekannt" if media_type is None else media_type
+                    raise EvidenceRejected(
+                        f"{filename}: Dateityp {shown} ist nicht erlaubt (erlaubt: {_allowed_text(self.allowed)})"
+                    )
+
+                final = self._path(sha256)
+                stored = StoredFile(sha256=sha256, size=size, media_type=media_type, filename=filename)
+                # Same content already there: nothing to write. A stored file of the
+                # wrong size is damaged and is replaced by this good copy.
+                if final.is_file() and final.stat().st_size == size:
+                    return stored
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            final.parent.mkdir(exist_ok=True)
+            os.replace(tmp_path, final)
+            tmp_path = None
+            _fsync_dir(final.parent)
+            return stored
+        finally:
+            if tmp_path is not None:
+                tmp_path.unlink(missing_ok=True)
+
+    # -- internals
+
+    def _path(self, sha256: str) -> Path:
+        key = _normalise(sha256)
+        return self.root / key[:2] / key
+
+    def _chunks(self, source: Path | bytes | BinaryIO) -> Iterator[bytes]:
+        """Chunks of ``source``; never asks for more than one byte past the size limit."""
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            view = memoryview(source).cast("B")
+            limit = min(len(view), self.max_bytes + 1)
+            for start in range(0, limit, CHUNK_SIZE):
+                yield bytes(view[start : min(start + CHUNK_SIZE, limit)])
+            return
+        if isinstance(source, str):
+            raise TypeError("source must be a Path, bytes or a binary file, not str")
+        if isinstance(source, os.PathLike):
+            with open(source, "rb") as fh:
+                yield from self._read_chunks(fh)
+            return
+        yield from self._read_chunks(source)
+
+    def _read_chunks(self, reader: BinaryIO) -> Iterator[bytes]:
+        remaining = self.max_bytes + 1  # one byte more than allowed tells "too large"
+        while remaining > 0:
+            chunk = reader.read(min(CHUNK_SIZE, remaining))
+            if not chunk:
+                return
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError("source must be opened in binary mode")
+            remaining -= len(chunk)
+            yield bytes(chunk)
+
+
+def _normalise(sha256: str) -> str:
+    key = sha256.strip().lower() if isinstance(sha256, str) else ""
+    if not _SHA256_RE.fullmatch(key):
+        raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+    return key
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename durable (POSIX); a no-op where directories cannot be opened."""
+    flags = getattr(os, "O_DIRECTORY", None)
+    if flags is None:
+        return
+    fd = os.open(directory, os.O_RDONLY | flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
