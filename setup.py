@@ -17,6 +17,6 @@ SHIPPED = {
 setup(
     packages=find_packages(include=["certflow", "certflow.*"]) + list(SHIPPED),
     package_dir=SHIPPED,
-    package_data={name: ["**/*"] for name in SHIPPED},
+    package_data={**{name: ["**/*"] for name in SHIPPED}, "certflow.migrations": ["script.py.mako"]},
     include_package_data=True,
 )

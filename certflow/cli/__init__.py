@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from ..db.cli import audit, db
 from ..errors import InputError
 from .assessment import assessment
 from .catalogue import catalogue
@@ -39,6 +40,8 @@ cli.add_command(catalogue)
 cli.add_command(score)
 cli.add_command(assessment)
 cli.add_command(demo)
+cli.add_command(db)
+cli.add_command(audit)
 
 
 def main() -> None:

@@ -1,0 +1,110 @@
+"""The on-site visit, the auditor's verdicts per criterion, and the sign-off that freezes them.
+
+Until the auditor signs off, verdicts can be recorded and corrected (each
+change goes to the audit trail). After the sign-off the visit and its verdicts
+are frozen: the repository refuses with :class:`~certflow.db.errors.FrozenError`,
+and triggers refuse any UPDATE, INSERT or DELETE that slips past it.
+
+``Verdict`` is a plain value here because the domain has no verdict entity yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ...assessment.model import Status
+from ...calendar import format_date_de
+from ...lifecycle.entities import AuditVisit
+from ...lifecycle.machinery import BERLIN, Refused
+from ..errors import FrozenError, NotFoundError
+from ..tables import AuditVerdictRow, AuditVisitRow
+from .base import Repository
+
+__all__ = ["AuditRepository", "Verdict"]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The auditor's verdict on one criterion, with an optional remark."""
+
+    procedure_id: str
+    criterion_id: str
+    verdict: Status
+    remark: str | None
+    recorded_by: str
+    recorded_at: datetime | None = None
+
+
+def _visit(row: AuditVisitRow) -> AuditVisit:
+    return AuditVisit(row.procedure_id, row.visited_on, row.auditor_id, tuple(row.sites))
+
+
+class AuditRepository(Repository):
+    kind = "audit_visit"
+
+    def _visit_row(self, procedure_id: str) -> AuditVisitRow | None:
+        return self._first(select(AuditVisitRow).where(AuditVisitRow.procedure_id == procedure_id))
+
+    def _open_visit(self, procedure_id: str, by: str) -> AuditVisitRow:
+        row = self._visit_row(procedure_id)
+        if row is None:
+            raise NotFoundError(self.kind, procedure_id)
+        if row.signed_off_at is not None:
+            when = format_date_de(row.signed_off_at.astimezone(BERLIN).date())
+            raise FrozenError(f"Die Begehung im Verfahren {procedure_id} wurde am {when} vom Auditor abgezeichnet; "
+                              "ihre Bewertungen können nicht mehr geändert werden")
+        if by != row.auditor_id:
+            raise Refused(f"Nur der Auditor der Begehung ({row.auditor_id}) kann ihre Bewertungen erfassen "
+                          "und abzeichnen")
+        return row
+
+    def add_visit(self, visit: AuditVisit, *, reason: str = "Begehung erfasst") -> None:
+        self._insert(AuditVisitRow(procedure_id=visit.procedure_id, visited_on=visit.date,
+                                   auditor_id=visit.auditor_id, sites=list(visit.sites), recorded_at=self._now()))
+        self._log("record", visit.procedure_id, actor_id=visit.auditor_id, reason=reason,
+                  payload={"date": visit.date, "sites": list(visit.sites)})
+
+    def visit(self, procedure_id: str) -> AuditVisit | None:
+        row = self._visit_row(procedure_id)
+        return _visit(row) if row is not None else None
+
+    def signed_off(self, procedure_id: str) -> datetime | None:
+        row = self._visit_row(procedure_id)
+        return row.signed_off_at if row is not None else None
+
+    def record_verdict(self, verdict: Verdict, *, reason: str = "Bewertung erfasst") -> None:
+        """Record or correct the verdict on one criterion (only the visit's auditor, only before sign-off)."""
+        visit = self._open_visit(verdict.procedure_id, verdict.recorded_by)
+        row = self._first(select(AuditVerdictRow).where(AuditVerdictRow.visit_id == visit.id,
+                                                        AuditVerdictRow.criterion_id == verdict.criterion_id))
+        now = self._now()
+        subject = f"{verdict.procedure_id}/{verdict.criterion_id}"
+        if row is None:
+            self._insert(AuditVerdictRow(visit_id=visit.id, criterion_id=verdict.criterion_id,
+                                         verdict=verdict.verdict, remark=verdict.remark, recorded_at=now,
+                                         recorded_by=verdict.recorded_by))
+            payload = {"verdict": verdict.verdict, "remark": verdict.remark}
+        else:
+            payload = {"verdict": [row.verdict, verdict.verdict], "remark": [row.remark, verdict.remark]}
+            row.verdict, row.remark, row.recorded_at = verdict.verdict, verdict.remark, now
+            self._session.flush()
+        self._uow.record(actor_id=verdict.recorded_by, action="audit_verdict.record", subject_kind="audit_verdict",
+                         subject_id=subject, reason=reason, payload=payload)
+
+    def verdicts(self, procedure_id: str) -> list[Verdict]:
+        query = (select(AuditVerdictRow).join(AuditVisitRow, AuditVisitRow.id == AuditVerdictRow.visit_id)
+                 .where(AuditVisitRow.procedure_id == procedure_id).order_by(AuditVerdictRow.criterion_id))
+        return [Verdict(procedure_id, r.criterion_id, r.verdict, r.remark, r.recorded_by, r.recorded_at)
+                for r in self._all(query)]
+
+    def sign_off(self, procedure_id: str, *, by: str, reason: str = "Begehung abgezeichnet") -> datetime:
+        """The auditor signs the visit's verdicts off; from now on they are frozen."""
+        row = self._open_visit(procedure_id, by)
+        row.signed_off_at, row.signed_off_by = self._now(), by
+        self._session.flush()
+        self._log("sign_off", procedure_id, actor_id=by, reason=reason, at=row.signed_off_at,
+                  payload={"verdicts": len(self.verdicts(procedure_id))})
+        return row.signed_off_at

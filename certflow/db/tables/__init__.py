@@ -1,0 +1,15 @@
+"""certflow's SQLModel tables, by aggregate; :data:`metadata` is what Alembic compares against."""
+
+from .audit import GENESIS_HASH, AuditHeadRow, AuditLogRow
+from .base import NAMING_CONVENTION, Base, metadata
+from .parties import AppUserRow, FamilienzentrumMemberRow, FamilienzentrumRow, JugendamtRow, KitaRow, TraegerRow
+from .procedures import (
+    AssessmentRevisionRow, AuditVerdictRow, AuditVisitRow, CertificateRow, ContingentRow, DecisionRow, ProcedureRow,
+)
+
+__all__ = [
+    "GENESIS_HASH", "NAMING_CONVENTION", "AppUserRow", "AssessmentRevisionRow", "AuditHeadRow", "AuditLogRow",
+    "AuditVerdictRow", "AuditVisitRow", "Base", "CertificateRow", "ContingentRow", "DecisionRow",
+    "FamilienzentrumMemberRow", "FamilienzentrumRow", "JugendamtRow", "KitaRow", "ProcedureRow", "TraegerRow",
+    "metadata",
+]

@@ -1,0 +1,1 @@
+"""Revision files; each is loaded by Alembic by path (this file only makes the folder a package)."""

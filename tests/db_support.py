@@ -1,0 +1,164 @@
+"""Shared fixtures and sample data for the database tests (tests/test_db_*.py).
+
+Import what a test module uses: ``from db_support import db_url, engine, ...``
+(pytest picks up fixtures imported into a test module).
+
+``db_url`` runs each test on SQLite (a file in tmp_path) and on PostgreSQL:
+``$CERTFLOW_TEST_POSTGRES_URL`` or postgresql+psycopg://postgres@127.0.0.1:5432/test,
+with a schema of its own per test (``search_path`` set through the URL's
+``options``), dropped afterwards. PostgreSQL unreachable: the test is skipped,
+or fails when ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from certflow.calendar import KindergartenYear
+from certflow.catalogue.model import Form
+from certflow.db import UnitOfWork, make_engine, reserve_place, upgrade
+from certflow.lifecycle import (
+    Contingent, Familienzentrum, Jugendamt, Kita, Role, Traeger, User, open_first_certification,
+)
+
+__all__ = [
+    "KGJ", "POSTGRES_DEFAULT_URL", "USERS", "FixedClock", "backend", "clock", "db_url", "engine",
+    "nominate_procedure", "postgres_admin", "seed", "seeded", "unguard",
+]
+
+POSTGRES_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+KGJ = KindergartenYear(2025)
+
+
+class FixedClock:
+    """A clock for tests: starts at ``start`` and moves only when told (``advance``)."""
+
+    def __init__(self, start: datetime = datetime(2025, 9, 1, 8, 0, tzinfo=timezone.utc)):
+        self.at = start
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> datetime:
+        self.at += timedelta(**delta)
+        return self.at
+
+
+@pytest.fixture(scope="session")
+def postgres_admin():
+    url = os.environ.get("CERTFLOW_TEST_POSTGRES_URL", POSTGRES_DEFAULT_URL)
+    admin = make_engine(url, poolclass=NullPool)
+    problem = None
+    try:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        problem = str(exc.orig).strip().splitlines()[0]
+    if problem is not None:
+        admin.dispose()
+        shown = make_url(url).render_as_string(hide_password=True)
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL not reachable at {shown} and CI=true: {problem}", pytrace=False)
+        pytest.skip(f"PostgreSQL not reachable at {shown}: {problem}")
+    yield admin
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A URL to an empty database of its own (not migrated)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'certflow.sqlite'}"
+        return
+    admin = request.getfixturevalue("postgres_admin")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = admin.url.update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+@pytest.fixture
+def backend(db_url) -> str:
+    return make_url(db_url).get_backend_name()
+
+
+@pytest.fixture
+def engine(db_url):
+    """A migrated database (head)."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+USERS = {
+    "coordinator": User("u-coord", "Koordinatorin A", Role.COORDINATOR, jugendamt_id="ja-a"),
+    "lead": User("u-lead", "Kita-Leitung Sonnenblume", Role.KITA_LEAD, familienzentrum_id="fz-1"),
+    "lead2": User("u-lead2", "Kita-Leitung Regenbogen", Role.KITA_LEAD),
+    "auditor": User("u-aud", "Auditor Beispiel", Role.AUDITOR),
+    "certifier": User("u-cert", "Zertifiziererin Muster", Role.CERTIFIER),
+    "admin": User("u-admin", "Administration", Role.ADMIN),
+}
+
+
+def seed(uow: UnitOfWork, *, granted: int = 3) -> None:
+    """Fictional sample data: one Jugendamt, one Träger, three Kitas, an Einzel-FZ, users, a contingent."""
+    by, why = "u-admin", "Testdaten"
+    uow.jugendaemter.add(Jugendamt("ja-a", "Jugendamt Musterkreis"), actor_id=by, reason=why)
+    uow.traeger.add(Traeger("tr-1", "Musterträger e. V."), actor_id=by, reason=why)
+    for i, (lat, lon) in enumerate([(51.0, 7.0), (51.005, 7.005), (51.01, 7.01)], start=1):
+        uow.kitas.add(Kita(f"k{i}", f"Kita Muster {i}", "tr-1", "ja-a", f"Musterweg {i}", "12345", "Musterstadt",
+                           lat, lon), actor_id=by, reason=why)
+    uow.familienzentren.add(Familienzentrum("fz-1", "Familienzentrum Muster", Form.EINZEL, ("k1",), "k1", "ja-a"),
+                            actor_id=by, reason=why)
+    for user in USERS.values():
+        uow.users.add(user, actor_id=by, reason=why)
+    uow.contingents.add(Contingent("ja-a", KGJ, granted=granted), actor_id=by, reason=why)
+
+
+def nominate_procedure(uow: UnitOfWork, clock: FixedClock, procedure_id: str = "P-17"):
+    """The coordinator nominates fz-1 for a place of KGJ 2025/26: domain checks, atomic place, new procedure."""
+    coordinator = USERS["coordinator"]
+    fz = uow.familienzentren.get("fz-1")
+    opening = open_first_certification(fz, uow.contingents.get("ja-a", KGJ), procedure_id=procedure_id, kgj=KGJ,
+                                       actor=coordinator, reason="Beschluss des JHA", clock=clock,
+                                       procedures=uow.procedures.of_familienzentrum("fz-1"))
+    taken = reserve_place(uow, "ja-a", KGJ, actor_id=coordinator.id, reason="Beschluss des JHA")
+    uow.procedures.add(opening.procedure, opening.change, contingent=taken)
+    return opening.procedure
+
+
+@pytest.fixture
+def seeded(engine, clock):
+    with UnitOfWork(engine, clock=clock) as uow:
+        seed(uow)
+    return engine
+
+
+def unguard(connection, table: str) -> None:
+    """Drop the guard triggers of ``table`` (to simulate tampering in a test)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+        return
+    names = connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
+                               {"t": table}).scalars().all()
+    for name in names:
+        connection.execute(text(f"DROP TRIGGER {name}"))
