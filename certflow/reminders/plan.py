@@ -43,6 +43,8 @@ later, the next planning run drops it (unless it was already sent).
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -128,6 +130,17 @@ class _World:
             (c.jugendamt_id, c.kgj): c for c in snapshot.contingents
         }
         self.certificates = sorted(snapshot.certificates, key=lambda c: (c.familienzentrum_id, c.issued, c.number))
+        # Indexes for the per-reminder lookups below (a scan over all of NRW must stay linear).
+        self._by_role: dict[tuple[Role, str | None], list[User]] = defaultdict(list)
+        for u in self.users.values():
+            scope = u.familienzentrum_id if u.role is Role.KITA_LEAD else u.jugendamt_id if u.role is Role.COORDINATOR else None
+            self._by_role[(u.role, scope)].append(u)
+        self._certs_of: dict[str, list[Certificate]] = defaultdict(list)
+        for c in self.certificates:
+            self._certs_of[c.familienzentrum_id].append(c)
+        self._procs_of: dict[tuple[str, KindergartenYear], list[ProcedureInfo]] = defaultdict(list)
+        for i in self.procedures:
+            self._procs_of[(i.procedure.familienzentrum_id, i.procedure.kgj)].append(i)
 
     # -- lookups ---------------------------------------------------------------------------------------
 
@@ -149,33 +162,29 @@ class _World:
 
     def kita_leads(self, fz_id: str) -> tuple[Recipient, ...]:
         scope = f"familienzentrum:{fz_id}"
-        found = [Recipient(Role.KITA_LEAD, scope, u.id) for u in self.users.values()
-                 if u.role is Role.KITA_LEAD and u.familienzentrum_id == fz_id]
+        found = [Recipient(Role.KITA_LEAD, scope, u.id) for u in self._by_role.get((Role.KITA_LEAD, fz_id), ())]
         return tuple(found) or (Recipient(Role.KITA_LEAD, scope),)
 
     def coordinators(self, ja_id: str) -> tuple[Recipient, ...]:
         scope = f"jugendamt:{ja_id}"
-        found = [Recipient(Role.COORDINATOR, scope, u.id) for u in self.users.values()
-                 if u.role is Role.COORDINATOR and u.jugendamt_id == ja_id]
+        found = [Recipient(Role.COORDINATOR, scope, u.id) for u in self._by_role.get((Role.COORDINATOR, ja_id), ())]
         return tuple(found) or (Recipient(Role.COORDINATOR, scope),)
 
     def certifiers(self) -> tuple[Recipient, ...]:
-        found = [Recipient(Role.CERTIFIER, "certifier", u.id) for u in self.users.values()
-                 if u.role is Role.CERTIFIER]
+        found = [Recipient(Role.CERTIFIER, "certifier", u.id) for u in self._by_role.get((Role.CERTIFIER, None), ())]
         return tuple(found) or (Recipient(Role.CERTIFIER, "certifier"),)
 
     def auditor(self, procedure_id: str, auditor_id: str | None) -> tuple[Recipient, ...]:
         return (Recipient(Role.AUDITOR, f"procedure:{procedure_id}", auditor_id),)
 
     def has_successor(self, cert: Certificate) -> bool:
-        return any(c.familienzentrum_id == cert.familienzentrum_id and c.issued > cert.issued
-                   and CertificateState(c.state) is not CertificateState.REVOKED for c in self.certificates)
+        return any(c.issued > cert.issued and CertificateState(c.state) is not CertificateState.REVOKED
+                   for c in self._certs_of.get(cert.familienzentrum_id, ()))
 
     def renewal_procedure(self, cert: Certificate) -> ProcedureInfo | None:
         """The Familienzentrum's procedure of the re-certification year, the latest opened one."""
         year = recertification_year(cert.valid_until)
-        found = [i for i in self.procedures
-                 if i.procedure.familienzentrum_id == cert.familienzentrum_id and i.procedure.kgj == year]
+        found = self._procs_of.get((cert.familienzentrum_id, year), [])
         return max(found, key=lambda i: (i.state_since, i.procedure.id)) if found else None
 
     def common_facts(self, fz: Familienzentrum) -> dict:
