@@ -145,7 +145,12 @@ def test_assessment_validate_and_migrate(run, tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_demo(run):
-    result = run("demo")
+def test_demo(run, tmp_path, monkeypatch):
+    """The README's main command: a fresh demo database in the working directory, replaced on every run."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "certflow-demo.sqlite").write_text("alt")
+    result = run("demo", "--today", "2026-03-10")
     assert result.exit_code == 0
-    assert result.output.count("Ergebnis: erfüllt") == 1 and result.output.count("Ergebnis: nicht erfüllt") == 1
+    assert result.output.startswith("Demo-Datenbank certflow-demo.sqlite angelegt, Stand 10.03.2026.\n")
+    assert (tmp_path / "certflow-demo.sqlite").read_bytes().startswith(b"SQLite format 3")
+    assert "Übersicht (als admin)" in result.output

@@ -29,7 +29,7 @@ def ctx(event: str, proc) -> dict:
         base |= {"catalogue": CATALOGUE, "assessment": ASSESSMENT,
                  "snapshot": snapshot(proc, (proc.submitted_revision or 0) + 1)}
     elif event == "schedule_audit":
-        base |= {"auditor": AUDITOR, "kitas": KITAS}
+        base |= {"auditor": AUDITOR, "kitas": KITAS, "audit_date": date(2026, 3, 1)}
     elif event == "record_audit":
         base |= {"visit": VISIT}
     elif event == "certify":
@@ -219,11 +219,15 @@ def test_schedule_audit_refuses_a_partial_auditor() -> None:
     proc = procedure(S.SUBMITTED, submitted_revision=1)
     partial = replace(AUDITOR, traeger_id="tr-a")
     with pytest.raises(Refused, match="Befangenheit: Anton Audit gehört zum Träger der Kita Kita 1"):
-        fire(proc, "schedule_audit", CERTIFIER, "x", clock=clock(), familienzentrum=FZ, auditor=partial, kitas=KITAS)
-    assert proc.auditor_id is None
-    fire(proc, "schedule_audit", CERTIFIER, "x", clock=clock(), familienzentrum=FZ, auditor=AUDITOR, kitas=KITAS)
-    fire(proc, "schedule_audit", CERTIFIER, "neu", clock=clock(), familienzentrum=FZ, auditor=AUDITOR2, kitas=KITAS)
-    assert (proc.state, proc.auditor_id) == (S.AUDIT_SCHEDULED, AUDITOR2.id)
+        fire(proc, "schedule_audit", CERTIFIER, "x", clock=clock(), familienzentrum=FZ, auditor=partial, kitas=KITAS,
+             audit_date=date(2026, 3, 10))
+    assert (proc.auditor_id, proc.planned_audit_date) == (None, None)
+    fire(proc, "schedule_audit", CERTIFIER, "x", clock=clock(), familienzentrum=FZ, auditor=AUDITOR, kitas=KITAS,
+         audit_date=date(2026, 3, 10))
+    assert proc.planned_audit_date == date(2026, 3, 10)
+    fire(proc, "schedule_audit", CERTIFIER, "neu", clock=clock(), familienzentrum=FZ, auditor=AUDITOR2, kitas=KITAS,
+         audit_date=date(2026, 3, 17))
+    assert (proc.state, proc.auditor_id, proc.planned_audit_date) == (S.AUDIT_SCHEDULED, AUDITOR2.id, date(2026, 3, 17))
 
 
 def test_record_audit_only_by_the_assigned_auditor_and_not_in_the_future() -> None:

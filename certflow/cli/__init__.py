@@ -1,8 +1,9 @@
 """The ``certflow`` command line: a thin shell around the domain.
 
 Exit codes: 0 success (for ``score``: the seal's rules are met), 1 rules not
-met, 2 bad input or usage. Bad input is printed with file, line and field,
-never as a traceback.
+met, 2 bad input or usage, 3 refused by the lifecycle's rules (role, scope,
+state, unknown user or record, conflict, frozen data; see :mod:`.session`).
+Bad input is printed with file, line and field, never as a traceback.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from ..errors import InputError
 from .assessment import assessment
 from .catalogue import catalogue
 from .demo import demo
+from .lifecycle import certificate, contingent, history, overview, procedure, verbund
+from .records import familienzentrum, jugendamt, kitas, traeger, users
+from .reminders import calendar_command, inbox, reminders, scheduler
 from .score import score
+from .session import db_option
 
 
 class _Group(click.Group):
@@ -32,8 +37,13 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="certflow")
+@db_option
 def cli() -> None:
-    """certflow: Zertifizierungsverfahren für das Gütesiegel Familienzentrum NRW."""
+    """certflow: Zertifizierungsverfahren für das Gütesiegel Familienzentrum NRW.
+
+    Exit-Codes: 0 erledigt (score: Anforderungen erfüllt), 1 Anforderungen nicht erfüllt,
+    2 fehlerhafte Eingabe oder Aufruf, 3 nach den Regeln abgelehnt (Rolle, Zuständigkeit, Zustand).
+    """
 
 
 cli.add_command(catalogue)
@@ -42,6 +52,9 @@ cli.add_command(assessment)
 cli.add_command(demo)
 cli.add_command(db)
 cli.add_command(audit)
+for command in (overview, history, procedure, certificate, contingent, verbund, kitas, familienzentrum, users,
+                jugendamt, traeger, reminders, inbox, calendar_command, scheduler):
+    cli.add_command(command)
 
 
 def main() -> None:

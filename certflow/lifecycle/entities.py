@@ -160,7 +160,8 @@ class Procedure:
 
     ``state`` is written by the shared procedure machine; ``version`` counts
     the changes for optimistic locking (each accepted event adds one).
-    ``submitted_revision`` is the revision of the last submitted snapshot.
+    ``submitted_revision`` is the revision of the last submitted snapshot;
+    ``planned_audit_date`` the agreed day of the on-site visit (set by ``schedule_audit``).
     """
 
     id: str
@@ -174,6 +175,7 @@ class Procedure:
     auditor_id: str | None = None
     version: int = 0
     submitted_revision: int | None = None
+    planned_audit_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

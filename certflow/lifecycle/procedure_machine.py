@@ -66,7 +66,7 @@ CONTEXT: dict[str, ContextSpec] = {
     **{event: ContextSpec(_FZ) for event in EVENT_LABELS},
     "submit": ContextSpec(_FZ | {"catalogue", "assessment", "snapshot"}),
     "resubmit": ContextSpec(_FZ | {"catalogue", "assessment", "snapshot"}),
-    "schedule_audit": ContextSpec(_FZ | {"auditor", "kitas"}),
+    "schedule_audit": ContextSpec(_FZ | {"auditor", "kitas", "audit_date"}),
     "record_audit": ContextSpec(_FZ | {"visit"}),
     "certify": ContextSpec(_FZ | {"snapshot"}),
     "change_period": ContextSpec(_FZ | {"period_start", "period_end"}, frozenset({"certificate"})),
@@ -145,7 +145,9 @@ def _record_submission(event: EventData) -> None:
 
 
 def _assign_auditor(event: EventData) -> None:
-    _proc(event).auditor_id = arg(event, "auditor").id
+    proc = _proc(event)
+    proc.auditor_id = arg(event, "auditor").id
+    proc.planned_audit_date = arg(event, "audit_date")
 
 
 def _move_period(event: EventData) -> None:
@@ -192,7 +194,7 @@ def fire(procedure: Procedure, event: str, actor: User, reason: str, *, clock: C
     """Fire ``event`` on ``procedure`` as ``actor`` for ``reason``; return the record of the change.
 
     On success ``procedure.state`` (and, per event, ``submitted_revision``,
-    ``auditor_id`` or the Prüfzeitraum) is updated and ``procedure.version``
+    ``auditor_id`` with ``planned_audit_date``, or the Prüfzeitraum) is updated and ``procedure.version``
     grows by one. On :class:`~.machinery.Refused` nothing changes.
     """
     return fire_event(PROCEDURE_MACHINE, procedure, event, actor, reason, clock, context)

@@ -66,6 +66,18 @@ class ContingentRepository(Repository):
         self._versions.seen(self.kind, _key(contingent), row.version)
         return contingent
 
+    def all(self, jugendamt_id: str | None = None) -> list[Contingent]:
+        """Every contingent (or those of one Jugendamt), by Jugendamt and Kindergartenjahr."""
+        statement = select(_T).order_by(_T.c.jugendamt_id, _T.c.kgj)
+        if jugendamt_id is not None:
+            statement = statement.where(_T.c.jugendamt_id == jugendamt_id)
+        out = []
+        for row in self._session.execute(statement):
+            contingent = _contingent(row)
+            self._versions.seen(self.kind, _key(contingent), row.version)
+            out.append(contingent)
+        return out
+
     def get(self, jugendamt_id: str, kgj: KindergartenYear) -> Contingent:
         """The contingent, or an empty one (nothing granted) when the decree gave none."""
         return self.find(jugendamt_id, kgj) or Contingent(jugendamt_id, kgj)

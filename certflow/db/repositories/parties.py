@@ -41,6 +41,11 @@ class _Simple(Repository):
     def get(self, entity_id: str) -> Any:
         return self._require(self.find(entity_id), entity_id)
 
+    def all(self) -> list[Any]:
+        """Every entity, ordered by id."""
+        rows = self._all(select(self.row_cls).order_by(self.row_cls.id))
+        return [self.entity_cls(**{n: getattr(row, n) for n in self.entity_cls.__slots__}) for row in rows]
+
 
 def _values(entity: Any) -> dict[str, Any]:
     return {name: getattr(entity, name) for name in type(entity).__slots__}
@@ -74,8 +79,22 @@ class KitaRepository(Repository):
     def get(self, kita_id: str, *, expected_version: int | None = None) -> Kita:
         return _kita(self._load_versioned(select(KitaRow).where(KitaRow.id == kita_id), kita_id, expected_version))
 
+    def find(self, kita_id: str) -> Kita | None:
+        row = self._first(select(KitaRow).where(KitaRow.id == kita_id))
+        if row is None:
+            return None
+        self._versions.seen(self.kind, row.id, row.version)
+        return _kita(row)
+
     def in_jugendamt(self, jugendamt_id: str) -> list[Kita]:
-        rows = self._all(select(KitaRow).where(KitaRow.jugendamt_id == jugendamt_id).order_by(KitaRow.id))
+        return self._many(select(KitaRow).where(KitaRow.jugendamt_id == jugendamt_id).order_by(KitaRow.id))
+
+    def all(self) -> list[Kita]:
+        """Every Kita, ordered by id."""
+        return self._many(select(KitaRow).order_by(KitaRow.id))
+
+    def _many(self, statement) -> list[Kita]:
+        rows = self._all(statement)
         for row in rows:
             self._versions.seen(self.kind, row.id, row.version)
         return [_kita(row) for row in rows]
@@ -123,6 +142,43 @@ class FamilienzentrumRepository(Repository):
         row = self._load_versioned(statement, fz_id, expected_version)
         values = {name: getattr(row, name) for name in _FZ_COLUMNS}
         return Familienzentrum(**values, member_kita_ids=tuple(self._members(fz_id)))
+
+    def find(self, fz_id: str) -> Familienzentrum | None:
+        if self._first(select(FamilienzentrumRow.id).where(FamilienzentrumRow.id == fz_id)) is None:
+            return None
+        return self.get(fz_id)
+
+    def all(self, jugendamt_id: str | None = None) -> list[Familienzentrum]:
+        """Every Familienzentrum (or those of one Jugendamt) with its current members, ordered by id."""
+        statement = select(FamilienzentrumRow).order_by(FamilienzentrumRow.id)
+        if jugendamt_id is not None:
+            statement = statement.where(FamilienzentrumRow.jugendamt_id == jugendamt_id)
+        rows = self._all(statement)
+        member = FamilienzentrumMemberRow
+        members: dict[str, list[str]] = {}
+        for fz_id, kita_id in self._session.execute(
+                select(member.familienzentrum_id, member.kita_id).where(member.left_on.is_(None)).order_by(member.id)):
+            members.setdefault(fz_id, []).append(kita_id)
+        out = []
+        for row in rows:
+            self._versions.seen(self.kind, row.id, row.version)
+            values = {name: getattr(row, name) for name in _FZ_COLUMNS}
+            out.append(Familienzentrum(**values, member_kita_ids=tuple(members.get(row.id, ()))))
+        return out
+
+    def of_kita(self, kita_id: str) -> str | None:
+        """The id of the Familienzentrum the Kita belongs to now, if any."""
+        member = FamilienzentrumMemberRow
+        return self._session.execute(select(member.familienzentrum_id).where(
+            member.kita_id == kita_id, member.left_on.is_(None))).scalars().first()
+
+    def members_on(self, fz_id: str, day: date) -> list[str]:
+        """The Kitas that were members on ``day`` (joined on or before it, not left by then), in joining order."""
+        member = FamilienzentrumMemberRow
+        query = (select(member.kita_id).where(
+            member.familienzentrum_id == fz_id, member.joined_on <= day,
+            (member.left_on.is_(None)) | (member.left_on > day)).order_by(member.id))
+        return list(self._session.execute(query).scalars())
 
     def save(self, fz: Familienzentrum, *, actor_id: str, reason: str, expected_version: int | None = None,
              on: date | None = None) -> int:

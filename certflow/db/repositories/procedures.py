@@ -9,16 +9,18 @@ changed as payload. A procedure's version is the domain's ``Procedure.version``
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from ...calendar import KindergartenYear
 from ...lifecycle.contingents import Contingent
-from ...lifecycle.entities import Certificate, Decision, Procedure
+from ...lifecycle.entities import Certificate, CertificateState, Decision, Procedure, ProcedureState
 from ...lifecycle.machinery import StateChange
-from ..tables import CertificateRow, ContingentRow, DecisionRow, ProcedureRow
+from ..audit_log import AuditEntry
+from ..tables import AuditLogRow, CertificateRow, ContingentRow, DecisionRow, ProcedureRow
 from ..versioning import diff, update_versioned
 from .base import Repository
 
@@ -58,11 +60,59 @@ class ProcedureRepository(Repository):
         return _procedure(self._load_versioned(statement, procedure_id, expected_version))
 
     def of_familienzentrum(self, fz_id: str) -> list[Procedure]:
-        rows = self._all(select(ProcedureRow).where(ProcedureRow.familienzentrum_id == fz_id)
-                         .order_by(ProcedureRow.kgj, ProcedureRow.id))
+        return self._many(select(ProcedureRow).where(ProcedureRow.familienzentrum_id == fz_id))
+
+    def all(self, state: ProcedureState | None = None) -> list[Procedure]:
+        """Every procedure (or those in ``state``), ordered by Kindergartenjahr and id."""
+        statement = select(ProcedureRow)
+        if state is not None:
+            statement = statement.where(ProcedureRow.state == ProcedureState(state))
+        return self._many(statement)
+
+    def _many(self, statement) -> list[Procedure]:
+        rows = self._all(statement.order_by(ProcedureRow.kgj, ProcedureRow.id))
         for row in rows:
             self._versions.seen(self.kind, row.id, row.version)
         return [_procedure(row) for row in rows]
+
+    def next_id(self, prefix: str, width: int = 3) -> str:
+        """The next free id ``<prefix><n>`` (``V-2025-`` -> ``V-2025-004``), counting up from the highest."""
+        ids = self._session.execute(select(ProcedureRow.id).where(
+            ProcedureRow.id.startswith(prefix, autoescape=True))).scalars()
+        numbers = [int(rest) for rest in (i[len(prefix):] for i in ids) if rest.isdigit()]
+        return f"{prefix}{max(numbers, default=0) + 1:0{width}d}"
+
+    def history(self, procedure_id: str) -> list[AuditEntry]:
+        """The audit trail of one procedure: its state changes and edits, its self-assessment
+        revisions (``P#n``), its visit, verdicts (``P/criterion``) and decision, in order."""
+        log = AuditLogRow.__table__.c
+        return self._entries(or_(
+            (log.subject_kind.in_(("procedure", "audit_visit", "decision"))) & (log.subject_id == procedure_id),
+            (log.subject_kind == "assessment_revision") & log.subject_id.startswith(f"{procedure_id}#",
+                                                                                   autoescape=True),
+            (log.subject_kind == "audit_verdict") & log.subject_id.startswith(f"{procedure_id}/", autoescape=True),
+        ))
+
+    def _entries(self, condition: Any) -> list[AuditEntry]:
+        table = AuditLogRow.__table__
+        rows = self._session.execute(select(table).where(condition).order_by(table.c.seq))
+        return [AuditEntry(at=r.at, actor_id=r.actor_id, action=r.action, subject_kind=r.subject_kind,
+                           subject_id=r.subject_id, reason=r.reason, payload=json.loads(r.payload),
+                           from_state=r.from_state, to_state=r.to_state, seq=r.seq, prev_hash=r.prev_hash,
+                           hash=r.hash) for r in rows]
+
+    def state_since(self) -> dict[str, datetime]:
+        """When each procedure entered its current state: the time of its last state change (or creation)."""
+        log = AuditLogRow.__table__.c
+        moved = or_(log.from_state.is_(None), log.from_state != log.to_state)
+        query = (select(log.subject_id, func.max(log.seq)).where(
+            log.subject_kind == "procedure", log.to_state.is_not(None), moved).group_by(log.subject_id))
+        last = dict(self._session.execute(query).all())
+        if not last:
+            return {}
+        times = self._session.execute(select(log.seq, log.at).where(log.seq.in_(last.values())))
+        at_seq = dict(times.all())
+        return {subject: at_seq[seq] for subject, seq in last.items()}
 
     def save(self, procedure: Procedure, change: StateChange | None = None, *, actor_id: str | None = None,
              reason: str | None = None, expected_version: int | None = None) -> int:
@@ -123,11 +173,27 @@ class CertificateRepository(Repository):
         return cert
 
     def of_familienzentrum(self, fz_id: str) -> list[Certificate]:
-        rows = self._all(select(CertificateRow).where(CertificateRow.familienzentrum_id == fz_id)
-                         .order_by(CertificateRow.issued))
+        return self._many(select(CertificateRow).where(CertificateRow.familienzentrum_id == fz_id))
+
+    def all(self, *states: CertificateState) -> list[Certificate]:
+        """Every seal term (or those in one of ``states``), oldest first."""
+        statement = select(CertificateRow)
+        if states:
+            statement = statement.where(CertificateRow.state.in_([CertificateState(s) for s in states]))
+        return self._many(statement)
+
+    def _many(self, statement) -> list[Certificate]:
+        rows = self._all(statement.order_by(CertificateRow.issued, CertificateRow.number))
         for row in rows:
             self._versions.seen(self.kind, f"{row.number}/{row.issued.isoformat()}", row.version)
         return [_certificate(row) for row in rows]
+
+    def next_number(self, prefix: str, width: int = 3) -> str:
+        """The next free Zertifizierungsnummer ``<prefix><n>`` (``FZ-2026-`` -> ``FZ-2026-003``)."""
+        numbers = self._session.execute(select(CertificateRow.number).where(
+            CertificateRow.number.startswith(prefix, autoescape=True))).scalars()
+        taken = [int(rest) for rest in (n[len(prefix):] for n in numbers) if rest.isdigit()]
+        return f"{prefix}{max(taken, default=0) + 1:0{width}d}"
 
     def save(self, cert: Certificate, change: StateChange, *, expected_version: int | None = None) -> int:
         """Write the certificate after ``change`` (e.g. from ``fire_certificate``); return the new version."""

@@ -6,6 +6,7 @@ from .parties import AppUserRow, FamilienzentrumMemberRow, FamilienzentrumRow, J
 from .procedures import (
     AssessmentRevisionRow, AuditVerdictRow, AuditVisitRow, CertificateRow, ContingentRow, DecisionRow, ProcedureRow,
 )
+from .reminders import InboxMessageRow, OutboxItemRow, ReminderRow, UserContactRow  # noqa: F401
 
 __all__ = [
     "GENESIS_HASH", "NAMING_CONVENTION", "AppUserRow", "AssessmentRevisionRow", "AuditHeadRow", "AuditLogRow",

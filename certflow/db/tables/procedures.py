@@ -70,6 +70,7 @@ class ProcedureRow(Base, table=True):
     auditor_id: str | None = Field(default=None, foreign_key="app_user.id", sa_type=ID)
     version: int = Field(default=0, sa_type=sa.Integer)
     submitted_revision: int | None = Field(default=None, sa_type=sa.Integer)
+    planned_audit_date: date | None = Field(default=None, sa_type=sa.Date)
     contingent_id: int | None = Field(default=None, foreign_key="contingent.id", sa_type=sa.Integer)
 
 

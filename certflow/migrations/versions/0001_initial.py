@@ -214,6 +214,7 @@ def _procedures() -> None:
         sa.Column("auditor_id", ID, nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("submitted_revision", sa.Integer(), nullable=True),
+        sa.Column("planned_audit_date", sa.Date(), nullable=True),
         sa.Column("contingent_id", sa.Integer(), nullable=True),
         _ck("procedure", "period_ordered", "period_start <= period_end"),
         _ck("procedure", "version_not_negative", "version >= 0"),

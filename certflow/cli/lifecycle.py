@@ -1,0 +1,278 @@
+"""``certflow overview|history|procedure|certificate|contingent|verbund``: the lifecycle, step by step.
+
+Each command parses its arguments, runs one service (:mod:`certflow.services`)
+in one unit of work as the user named with ``--as`` and prints the result.
+Exit codes: see :mod:`.session` (0 done, 2 bad input or usage, 3 refused).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .console import make_console
+from .session import DATE, KGJ, as_option, reason_option, report, run, with_db
+
+__all__ = ["certificate", "contingent", "history", "overview", "procedure", "verbund"]
+
+
+def _services():
+    from .. import services
+
+    return services
+
+
+# --- reading ------------------------------------------------------------------------------------------------------
+
+
+@click.command("overview")
+@as_option
+@click.option("--today", type=DATE, default=None, help="Fristen zum Stand dieses Tages (JJJJ-MM-TT; sonst heute)")
+@with_db
+def overview(ctx: click.Context, actor: str, today) -> None:
+    """Übersicht aller Familienzentren, die BENUTZER sehen darf: Verfahren, Zustand, nächste Frist, Gütesiegel."""
+    from ..lifecycle.machinery import local_date, utc_now
+    from .views import overview_table
+
+    services = _services()
+    day = today or local_date(utc_now())
+    rows = run(ctx, lambda uow: services.overview(uow, actor, day))
+    console = make_console()
+    if not rows:
+        console.print("Keine Familienzentren sichtbar.")
+        return
+    console.print(overview_table(rows, day, title=f"Familienzentren, Stand {day:%d.%m.%Y} ({len(rows)})"))
+
+
+@click.command("history")
+@click.argument("procedure_id", metavar="VERFAHREN")
+@as_option
+@with_db
+def history(ctx: click.Context, procedure_id: str, actor: str) -> None:
+    """Verlauf eines Verfahrens: wann, wer, was, von welchem Zustand in welchen, warum."""
+    from .views import history_table
+
+    services = _services()
+    rows = run(ctx, lambda uow: services.history(uow, actor, procedure_id))
+    make_console().print(history_table(rows, title=f"Verlauf des Verfahrens {procedure_id} ({len(rows)} Einträge)"))
+
+
+# --- procedure ----------------------------------------------------------------------------------------------------
+
+
+@click.group("procedure")
+def procedure() -> None:
+    """Ein Zertifizierungsverfahren Schritt für Schritt (Nominierung bis Entscheidung)."""
+
+
+@procedure.command("nominate")
+@click.argument("familienzentrum_id", metavar="FAMILIENZENTRUM")
+@click.option("--kgj", type=KGJ, required=True, help="Kindergartenjahr des Kontingentplatzes, z. B. 2025/26")
+@click.option("--id", "procedure_id", default=None, help="Kennung des Verfahrens (sonst V-<Jahr>-<Nr.>)")
+@click.option("--catalogue", "catalogue_key", default="familienzentrum-nrw@2020", show_default=True,
+              help="Katalog, auf den das Verfahren festgelegt wird")
+@as_option
+@reason_option
+@with_db
+def nominate(ctx, familienzentrum_id, kgj, procedure_id, catalogue_key, actor, reason) -> None:
+    """Das Jugendamt nominiert ein Familienzentrum für einen Platz seines Kontingents (Erst-Zertifizierung)."""
+    report(run(ctx, lambda uow: _services().nominate(uow, actor, familienzentrum_id, kgj, reason,
+                                                     procedure_id=procedure_id, catalogue_key=catalogue_key)))
+
+
+def _simple(name: str, service: str, doc: str) -> None:
+    @procedure.command(name, help=doc)
+    @click.argument("procedure_id", metavar="VERFAHREN")
+    @as_option
+    @reason_option
+    @with_db
+    def command(ctx, procedure_id, actor, reason) -> None:
+        report(run(ctx, lambda uow: getattr(_services(), service)(uow, actor, procedure_id, reason)))
+
+
+_simple("register", "register", "Die Kita meldet sich bei der Zertifizierungsstelle an.")
+_simple("start", "start_development", "Das Entwicklungsjahr beginnt.")
+_simple("request-changes", "request_changes", "Die Zertifizierungsstelle fordert eine Nachbesserung an.")
+_simple("sign-off", "sign_off", "Der Auditor zeichnet die Begehung ab; danach ist sie eingefroren.")
+_simple("withdraw", "withdraw", "Das Verfahren zurückziehen (Kita-Leitung, Jugendamt oder Administration).")
+
+
+def _submission(name: str, service: str, doc: str) -> None:
+    @procedure.command(name, help=doc)
+    @click.argument("procedure_id", metavar="VERFAHREN")
+    @click.argument("assessment", metavar="SELBSTBEWERTUNG", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--evidence-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Ordner mit den Belegdateien (file: in der Selbstbewertung); sie kommen in den Belegspeicher "
+                       "(CERTFLOW_EVIDENCE_DIR, sonst ./certflow-evidence)")
+    @as_option
+    @reason_option
+    @with_db
+    def command(ctx, procedure_id, assessment, evidence_dir, actor, reason) -> None:
+        services = _services()
+        store = services.default_evidence_store() if evidence_dir is not None else None
+        report(run(ctx, lambda uow: getattr(services, service)(
+            uow, actor, procedure_id, assessment, reason, evidence_dir=evidence_dir, evidence_store=store)))
+
+
+_submission("submit", "submit", "Die Selbstbewertung (YAML/JSON) einreichen: sie wird bewertet und eingefroren.")
+_submission("resubmit", "resubmit", "Die nachgebesserte Selbstbewertung einreichen (neue Revision).")
+
+
+@procedure.command("schedule-audit")
+@click.argument("procedure_id", metavar="VERFAHREN")
+@click.option("--auditor", "auditor_id", required=True, metavar="BENUTZER", help="Der beauftragte Auditor")
+@click.option("--date", "audit_date", type=DATE, required=True, help="Vereinbarter Tag der Begehung")
+@as_option
+@reason_option
+@with_db
+def schedule_audit(ctx, procedure_id, auditor_id, audit_date, actor, reason) -> None:
+    """Die Zertifizierungsstelle beauftragt einen unbefangenen Auditor und plant die Begehung."""
+    report(run(ctx, lambda uow: _services().schedule_audit(uow, actor, procedure_id, auditor_id, audit_date, reason)))
+
+
+@procedure.command("record-audit")
+@click.argument("procedure_id", metavar="VERFAHREN")
+@click.option("--date", "visit_date", type=DATE, required=True, help="Tag der Begehung")
+@click.option("--site", "sites", multiple=True, metavar="KITA",
+              help="Begangener Standort (Verbund: Zuschussempfänger und eine weitere Einrichtung)")
+@click.option("--verdicts", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="YAML-Datei mit Bewertungen je Kriterium: '1.1: {verdict: erfuellt, remark: ...}'")
+@as_option
+@reason_option
+@with_db
+def record_audit(ctx, procedure_id, visit_date, sites, verdicts, actor, reason) -> None:
+    """Der beauftragte Auditor erfasst die Begehung und seine Bewertungen."""
+    report(run(ctx, lambda uow: _services().record_audit(uow, actor, procedure_id, visit_date, reason,
+                                                         sites=tuple(sites) or None, verdicts=verdicts)))
+
+
+@procedure.command("verdicts")
+@click.argument("procedure_id", metavar="VERFAHREN")
+@click.argument("verdicts", metavar="BEWERTUNGEN", type=click.Path(dir_okay=False, path_type=Path))
+@as_option
+@reason_option
+@with_db
+def verdicts(ctx, procedure_id, verdicts, actor, reason) -> None:
+    """Bewertungen ergänzen oder korrigieren (nur bis zur Abzeichnung der Begehung)."""
+    report(run(ctx, lambda uow: _services().record_verdicts(uow, actor, procedure_id, verdicts, reason)))
+
+
+@procedure.command("decide")
+@click.argument("procedure_id", metavar="VERFAHREN")
+@click.option("--outcome", type=click.Choice(["certify", "reject"]), required=True,
+              help="certify: Gütesiegel erteilen; reject: ablehnen")
+@as_option
+@reason_option
+@with_db
+def decide(ctx, procedure_id, outcome, actor, reason) -> None:
+    """Die Zertifizierungsstelle entscheidet (Vier-Augen-Prinzip); certify stellt das Gütesiegel aus."""
+    from ..lifecycle.entities import Outcome
+
+    chosen = Outcome.CERTIFIED if outcome == "certify" else Outcome.NOT_CERTIFIED
+    report(run(ctx, lambda uow: _services().decide(uow, actor, procedure_id, chosen, reason)))
+
+
+# --- certificate --------------------------------------------------------------------------------------------------
+
+
+@click.group("certificate")
+def certificate() -> None:
+    """Gütesiegel: Re-Zertifizierung eröffnen, Fristen fortschreiben."""
+
+
+@certificate.command("recertify")
+@click.argument("familienzentrum_id", metavar="FAMILIENZENTRUM")
+@click.option("--kgj", type=KGJ, default=None, help="Kindergartenjahr (sonst das Jahr, in dem sie fällig ist)")
+@as_option
+@reason_option
+@with_db
+def recertify(ctx, familienzentrum_id, kgj, actor, reason) -> None:
+    """Die Re-Zertifizierung eröffnen; sie kann nicht auf ein späteres Jahr verschoben werden."""
+    report(run(ctx, lambda uow: _services().start_recertification(uow, actor, familienzentrum_id, reason, kgj=kgj)))
+
+
+@certificate.command("advance")
+@as_option
+@click.option("--reason", default="Fristen der Gütesiegel fortgeschrieben", show_default=True,
+              help="Warum (steht im Prüfprotokoll)")
+@with_db
+def advance(ctx, actor, reason) -> None:
+    """Fällige Re-Zertifizierungen eröffnen und abgelaufene Gütesiegel ablaufen lassen (täglicher Lauf)."""
+    report(run(ctx, lambda uow: _services().advance_certificates(uow, actor, reason)))
+
+
+# --- contingent ---------------------------------------------------------------------------------------------------
+
+
+@click.group("contingent")
+def contingent() -> None:
+    """Kontingente: Plätze zuteilen, zurückgeben, ins nächste Kindergartenjahr übertragen."""
+
+
+@contingent.command("grant")
+@click.argument("jugendamt_id", metavar="JUGENDAMT")
+@click.option("--kgj", type=KGJ, required=True, help="Kindergartenjahr, z. B. 2025/26")
+@click.option("--places", type=click.IntRange(min=1), required=True, help="Anzahl neuer Plätze")
+@as_option
+@reason_option
+@with_db
+def grant(ctx, jugendamt_id, kgj, places, actor, reason) -> None:
+    """Neue Plätze laut Erlass zuteilen (Administration)."""
+    report(run(ctx, lambda uow: _services().grant(uow, actor, jugendamt_id, kgj, places, reason)))
+
+
+@contingent.command("return")
+@click.argument("jugendamt_id", metavar="JUGENDAMT")
+@click.option("--kgj", type=KGJ, required=True, help="Kindergartenjahr, z. B. 2025/26")
+@click.option("--places", type=click.IntRange(min=1), default=1, show_default=True, help="Anzahl der Plätze")
+@as_option
+@reason_option
+@with_db
+def return_(ctx, jugendamt_id, kgj, places, actor, reason) -> None:
+    """Ungenutzte Plätze an das Land zurückgeben."""
+    report(run(ctx, lambda uow: _services().return_places(uow, actor, jugendamt_id, kgj, places, reason)))
+
+
+@contingent.command("carry-over")
+@click.argument("jugendamt_id", metavar="JUGENDAMT")
+@click.option("--kgj", type=KGJ, required=True, help="Kindergartenjahr der zurückgegebenen Plätze")
+@as_option
+@reason_option
+@with_db
+def carry_over(ctx, jugendamt_id, kgj, actor, reason) -> None:
+    """Zurückgegebene Plätze im nächsten Kindergartenjahr erneut anbieten (einmal)."""
+    report(run(ctx, lambda uow: _services().carry_over(uow, actor, jugendamt_id, kgj, reason)))
+
+
+# --- verbund ------------------------------------------------------------------------------------------------------
+
+
+@click.group("verbund")
+def verbund() -> None:
+    """Verbund: eine Kita tritt bei oder aus."""
+
+
+@verbund.command("join")
+@click.argument("familienzentrum_id", metavar="FAMILIENZENTRUM")
+@click.argument("kita_id", metavar="KITA")
+@as_option
+@reason_option
+@with_db
+def join(ctx, familienzentrum_id, kita_id, actor, reason) -> None:
+    """Eine Kita tritt dem Verbund bei (sie trägt dessen Gütesiegel bis zum Ablauf)."""
+    report(run(ctx, lambda uow: _services().join(uow, actor, familienzentrum_id, kita_id, reason)))
+
+
+@verbund.command("leave")
+@click.argument("familienzentrum_id", metavar="FAMILIENZENTRUM")
+@click.argument("kita_id", metavar="KITA")
+@click.option("--new-zuschussempfaenger", "new_zue", default=None, metavar="KITA",
+              help="Neuer Zuschussempfänger, wenn der bisherige austritt")
+@as_option
+@reason_option
+@with_db
+def leave(ctx, familienzentrum_id, kita_id, new_zue, actor, reason) -> None:
+    """Eine Kita tritt aus; bleibt nicht mehr als die Hälfte, wird das Gütesiegel widerrufen."""
+    report(run(ctx, lambda uow: _services().leave(uow, actor, familienzentrum_id, kita_id, reason,
+                                                  new_zuschussempfaenger_id=new_zue)))

@@ -1,0 +1,346 @@
+"""Data access of reminders, the mail outbox, the in-app inbox and the contact choices.
+
+These repositories work on a plain :class:`~sqlalchemy.orm.Session` (the scan runs its
+own short transactions; nothing here writes the domain's audited aggregates). Bulk
+statements throughout: the scan reads and writes tens of thousands of reminder rows,
+never one query per row on the planning path.
+
+Writes that two scans could race on are idempotent: inserts ignore a conflicting
+unique key (``ON CONFLICT DO NOTHING`` on both databases) and every status change is
+a conditional ``UPDATE`` whose row count tells who won (see docs/reminders.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ...reminders.model import Reminder
+from ..tables.reminders import (
+    DeliveryMode, DeliveryStatus, InboxKind, InboxMessageRow, OutboxItemRow, ReminderRow, ReminderStatus,
+    UserContactRow,
+)
+
+__all__ = [
+    "CHUNK", "Contact", "ContactRepository", "InboxRepository", "OutboxRepository", "ReminderRepository",
+    "StoredReminder", "chunked", "insert_ignoring_conflicts",
+]
+
+R = ReminderRow.__table__
+O = OutboxItemRow.__table__  # noqa: E741
+I = InboxMessageRow.__table__  # noqa: E741
+C = UserContactRow.__table__
+
+CHUNK = 500
+"""Keys per ``IN (...)`` list and rows per executemany batch."""
+
+
+def chunked(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def insert_ignoring_conflicts(session: Session, table: Table, rows: Sequence[Mapping[str, Any]],
+                              index_elements: Sequence[str]) -> None:
+    """``INSERT ... ON CONFLICT (index_elements) DO NOTHING`` for many rows (PostgreSQL and SQLite)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+    for batch in chunked(list(rows)):
+        session.execute(statement, list(batch))
+
+
+# -- reminders -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReminder:
+    status: ReminderStatus
+    fingerprint: str
+
+    @property
+    def handed_over(self) -> bool:
+        return self.status is ReminderStatus.QUEUED
+
+
+def _scope_filter(familienzentrum_id: str | None, jugendamt_id: str | None) -> list[Any]:
+    where = []
+    if familienzentrum_id is not None:
+        where.append(R.c.familienzentrum_id == familienzentrum_id)
+    if jugendamt_id is not None:
+        where.append(R.c.jugendamt_id == jugendamt_id)
+    return where
+
+
+class ReminderRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def stored(self, *, familienzentrum_id: str | None = None,
+               jugendamt_id: str | None = None) -> dict[str, StoredReminder]:
+        """Every stored key of the scope with its status and payload fingerprint (one query)."""
+        query = select(R.c.key, R.c.status, R.c.fingerprint).where(*_scope_filter(familienzentrum_id, jugendamt_id))
+        return {key: StoredReminder(ReminderStatus(status), fp) for key, status, fp in self.session.execute(query)}
+
+    def insert(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        insert_ignoring_conflicts(self.session, R, rows, ["key"])
+
+    def update(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Refresh unsent rows by key (payload, status, ...); a row queued meanwhile is left alone."""
+        if not rows:
+            return
+        columns = [name for name in rows[0] if name != "key"]
+        statement = (update(R).where(R.c.key == bindparam("b_key"), R.c.status != ReminderStatus.QUEUED.value)
+                     .values(**{name: bindparam(f"b_{name}") for name in columns}))
+        params = [{f"b_{name}": row[name] for name in ("key", *columns)} for row in rows]
+        connection = self.session.connection()
+        for batch in chunked(params):
+            connection.execute(statement, list(batch))
+
+    def mark_queued(self, key: str, now: datetime) -> bool:
+        """Hand one reminder over (planned -> queued); False if someone else did so first."""
+        result = self.session.execute(update(R).where(R.c.key == key, R.c.status != ReminderStatus.QUEUED.value)
+                                      .values(status=ReminderStatus.QUEUED.value, queued_at=now, updated_at=now))
+        return result.rowcount == 1
+
+    def reminders(self, keys: Iterable[str]) -> dict[str, Reminder]:
+        """The stored reminders (from their payload) for ``keys``."""
+        out: dict[str, Reminder] = {}
+        for batch in chunked(sorted(set(keys))):
+            for key, payload in self.session.execute(select(R.c.key, R.c.payload).where(R.c.key.in_(batch))):
+                out[key] = Reminder.from_dict(payload)
+        return out
+
+    def rows(self, keys: Iterable[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for batch in chunked(sorted(set(keys))):
+            for row in self.session.execute(select(R).where(R.c.key.in_(batch))):
+                out[row.key] = row
+        return out
+
+    def due(self, as_of: date) -> list[Any]:
+        """The plain indexed query for due rows: planned, due on or before ``as_of`` (index (due, status))."""
+        query = select(R.c.key, R.c.due, R.c.payload).where(
+            R.c.due <= as_of, R.c.status == ReminderStatus.PLANNED.value).order_by(R.c.due, R.c.key)
+        return list(self.session.execute(query))
+
+    def count_by_status(self) -> dict[str, int]:
+        query = select(R.c.status, func.count()).group_by(R.c.status)
+        return {status: n for status, n in self.session.execute(query)}
+
+
+# -- inbox ------------------------------------------------------------------------------------------------
+
+
+class InboxRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """New messages; one per person and reminder (a second one for the same pair is ignored)."""
+        insert_ignoring_conflicts(self.session, I, rows, ["user_id", "reminder_key"])
+
+    def of_user(self, user_id: str, *, unread_only: bool = False, limit: int | None = None) -> list[Any]:
+        query = select(I).where(I.c.user_id == user_id)
+        if unread_only:
+            query = query.where(I.c.read_at.is_(None))
+        query = query.order_by(I.c.created_at.desc(), I.c.id.desc())
+        if limit:
+            query = query.limit(limit)
+        return list(self.session.execute(query))
+
+    def mark_read(self, ids: Sequence[int], now: datetime) -> int:
+        if not ids:
+            return 0
+        result = self.session.execute(update(I).where(I.c.id.in_(list(ids)), I.c.read_at.is_(None))
+                                      .values(read_at=now))
+        return result.rowcount
+
+    def awaiting_mail(self) -> list[Any]:
+        """Reminder messages not yet assigned to a mail, of people with an e-mail address."""
+        query = (select(I.c.user_id, I.c.reminder_key, I.c.created_at)
+                 .join(C, C.c.user_id == I.c.user_id)
+                 .where(I.c.delivery_key.is_(None), I.c.kind == InboxKind.REMINDER.value,
+                        C.c.email.is_not(None), C.c.email != "")
+                 .order_by(I.c.user_id, I.c.created_at, I.c.reminder_key))
+        return list(self.session.execute(query))
+
+    def assign(self, user_id: str, reminder_keys: Sequence[str], delivery_key: str) -> int:
+        """Tie messages to the mail that carries them (only those not tied yet)."""
+        total = 0
+        for batch in chunked(list(reminder_keys)):
+            total += self.session.execute(update(I).where(
+                I.c.user_id == user_id, I.c.reminder_key.in_(batch), I.c.delivery_key.is_(None),
+            ).values(delivery_key=delivery_key)).rowcount
+        return total
+
+    def for_reminders(self, keys: Iterable[str]) -> list[Any]:
+        """Messages of ``keys`` with the status of the mail that carries them (for ``reminders plan``)."""
+        out: list[Any] = []
+        for batch in chunked(sorted(set(keys))):
+            query = (select(I.c.reminder_key, I.c.user_id, I.c.kind, I.c.delivery_key, O.c.status)
+                     .select_from(I.outerjoin(O, O.c.key == I.c.delivery_key))
+                     .where(I.c.reminder_key.in_(batch)))
+            out += list(self.session.execute(query))
+        return out
+
+    def count(self) -> int:
+        return self.session.execute(select(func.count()).select_from(I)).scalar_one()
+
+
+# -- outbox -----------------------------------------------------------------------------------------------
+
+
+class OutboxRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def existing_keys(self, keys: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        for batch in chunked(sorted(set(keys))):
+            found |= set(self.session.execute(select(O.c.key).where(O.c.key.in_(batch))).scalars())
+        return found
+
+    def add(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        insert_ignoring_conflicts(self.session, O, rows, ["key"])
+
+    def note_pending(self, note: str) -> int:
+        """Write ``note`` on every pending item that does not carry it yet (e.g. no mail server configured)."""
+        return self.session.execute(update(O).where(
+            O.c.status == DeliveryStatus.PENDING.value, or_(O.c.last_error.is_(None), O.c.last_error != note),
+        ).values(last_error=note)).rowcount
+
+    def recover(self, now: datetime, note_clean: str, note_uncertain: str) -> tuple[int, int]:
+        """Items left ``sending`` by a scan that died (lease expired) go back to ``pending``, due at once.
+
+        Those whose end of data had been handed to the server (``handed_over_at``) may have
+        been delivered: they become ``uncertain`` (sent again with the same Message-ID).
+        Returns (recovered, of which uncertain).
+        """
+        expired = and_(O.c.status == DeliveryStatus.SENDING.value, O.c.lease_until < now)
+        uncertain = self.session.execute(update(O).where(expired, O.c.handed_over_at.is_not(None)).values(
+            status=DeliveryStatus.PENDING.value, uncertain=True, last_error=note_uncertain, next_attempt_at=now,
+            lease_until=None, claim_token=None, handed_over_at=None)).rowcount
+        clean = self.session.execute(update(O).where(expired).values(
+            status=DeliveryStatus.PENDING.value, last_error=note_clean, next_attempt_at=now, lease_until=None,
+            claim_token=None)).rowcount
+        return clean + uncertain, uncertain
+
+    def due_ids(self, now: datetime, limit: int) -> list[int]:
+        """Pending items whose (next) attempt is due, oldest first (index (status, next_attempt_at))."""
+        query = (select(O.c.id).where(O.c.status == DeliveryStatus.PENDING.value, O.c.next_attempt_at <= now)
+                 .order_by(O.c.next_attempt_at, O.c.id).limit(limit))
+        return list(self.session.execute(query).scalars())
+
+    def claim(self, item_id: int, now: datetime, lease_until: datetime, token: str) -> bool:
+        """pending -> sending with a lease; True for the one scan whose UPDATE matched."""
+        result = self.session.execute(update(O).where(
+            O.c.id == item_id, O.c.status == DeliveryStatus.PENDING.value, O.c.next_attempt_at <= now,
+        ).values(status=DeliveryStatus.SENDING.value, lease_until=lease_until, claim_token=token,
+                 handed_over_at=None))
+        return result.rowcount == 1
+
+    def handed_over(self, item_id: int, token: str, at: datetime) -> bool:
+        """Record that the end of data is about to go to the server (still holding the claim?)."""
+        result = self.session.execute(update(O).where(
+            O.c.id == item_id, O.c.claim_token == token, O.c.status == DeliveryStatus.SENDING.value,
+        ).values(handed_over_at=at))
+        return result.rowcount == 1
+
+    def mark_sent(self, item_id: int, token: str, at: datetime, message_id: str) -> bool:
+        result = self.session.execute(update(O).where(
+            O.c.id == item_id, O.c.claim_token == token, O.c.status == DeliveryStatus.SENDING.value,
+        ).values(status=DeliveryStatus.SENT.value, sent_at=at, message_id=message_id, lease_until=None,
+                 claim_token=None, attempts=O.c.attempts + 1))
+        return result.rowcount == 1
+
+    def mark_failed_attempt(self, item_id: int, token: str, *, attempts: int, next_at: datetime | None,
+                            error: str, uncertain: bool = False) -> bool:
+        """After a failed attempt: back to ``pending`` at ``next_at``, or ``failed`` when ``next_at`` is None.
+
+        ``uncertain``: the connection broke after the end of data, the server may have the mail.
+        """
+        values: dict[str, Any] = dict(attempts=attempts, last_error=error, lease_until=None, claim_token=None,
+                                      handed_over_at=None)
+        if uncertain:
+            values["uncertain"] = True
+        if next_at is None:
+            values["status"] = DeliveryStatus.FAILED.value
+        else:
+            values.update(status=DeliveryStatus.PENDING.value, next_attempt_at=next_at)
+        result = self.session.execute(update(O).where(
+            O.c.id == item_id, O.c.claim_token == token, O.c.status == DeliveryStatus.SENDING.value,
+        ).values(**values))
+        return result.rowcount == 1
+
+    def get(self, item_id: int) -> Any:
+        return self.session.execute(select(O).where(O.c.id == item_id)).one()
+
+    def find(self, key: str) -> Any | None:
+        return self.session.execute(select(O).where(O.c.key == key)).one_or_none()
+
+    def listing(self, *, status: str | None = None, user_id: str | None = None, limit: int | None = None) -> list[Any]:
+        query = select(O)
+        if status is not None:
+            query = query.where(O.c.status == status)
+        if user_id is not None:
+            query = query.where(O.c.user_id == user_id)
+        query = query.order_by(O.c.created_at.desc(), O.c.id.desc())
+        if limit:
+            query = query.limit(limit)
+        return list(self.session.execute(query))
+
+    def retry(self, key: str, now: datetime) -> bool:
+        """By hand: a failed item goes back to ``pending``, due at once, with a fresh count of attempts."""
+        result = self.session.execute(update(O).where(O.c.key == key, O.c.status == DeliveryStatus.FAILED.value)
+                                      .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now, attempts=0))
+        return result.rowcount == 1
+
+    def count_by_status(self) -> dict[str, int]:
+        query = select(O.c.status, func.count()).group_by(O.c.status)
+        return {status: n for status, n in self.session.execute(query)}
+
+
+# -- contacts ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    user_id: str
+    email: str | None
+    preference: DeliveryMode
+
+
+class ContactRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def set(self, user_id: str, *, now: datetime, email: str | None = None,
+            preference: DeliveryMode | str | None = None) -> Contact:
+        """Create or change a person's address and/or choice (unchanged when passed ``None``)."""
+        current = self.get(user_id)
+        new_email = email if email is not None else (current.email if current else None)
+        new_pref = DeliveryMode(preference) if preference is not None else (
+            current.preference if current else DeliveryMode.IMMEDIATE)
+        values = dict(email=new_email or None, preference=new_pref.value, updated_at=now)
+        if current is None:
+            self.session.execute(C.insert().values(user_id=user_id, **values))
+        else:
+            self.session.execute(update(C).where(C.c.user_id == user_id).values(**values))
+        return Contact(user_id, new_email or None, new_pref)
+
+    def get(self, user_id: str) -> Contact | None:
+        row = self.session.execute(select(C).where(C.c.user_id == user_id)).one_or_none()
+        return None if row is None else Contact(row.user_id, row.email, DeliveryMode(row.preference))
+
+    def all(self) -> dict[str, Contact]:
+        return {row.user_id: Contact(row.user_id, row.email, DeliveryMode(row.preference))
+                for row in self.session.execute(select(C))}

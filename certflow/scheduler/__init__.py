@@ -1,0 +1,24 @@
+"""The scheduler: the clock that drives reminders, and the outbox that delivers them exactly once.
+
+An adapter over :mod:`certflow.reminders` (pure planning), :mod:`certflow.notify`
+(mail, digest, back-off, feeds) and :mod:`certflow.db` (tables ``reminder``,
+``outbox_item``, ``inbox_message``, ``user_contact``):
+
+* :mod:`.snapshot`: the planner's input from the database in a few bulk queries;
+* :mod:`.scan`: one scan, ``scan(engine, now, rules, smtp, renderer)``, and ``replan`` for one scope;
+* :mod:`.transport`: SMTP delivery with a hook just before the end of data;
+* :mod:`.lock`: one scheduler per database (PostgreSQL advisory lock / SQLite lock file);
+* :mod:`.runner`: APScheduler 3.x, one interval job, graceful stop.
+
+See docs/reminders.md, section "The outbox as built".
+"""
+
+from .lock import SchedulerLock
+from .scan import LEASE, NO_SMTP_NOTE, ScanReport, replan, scan
+from .snapshot import load_snapshot, partition, plan
+from .transport import SmtpTransport, Transport
+
+__all__ = [
+    "LEASE", "NO_SMTP_NOTE", "ScanReport", "SchedulerLock", "SmtpTransport", "Transport", "load_snapshot",
+    "partition", "plan", "replan", "scan",
+]

@@ -1,0 +1,37 @@
+"""The application layer: one function per use case, each run inside one unit of work.
+
+::
+
+    with UnitOfWork(engine) as uow:
+        result = services.submit(uow, "u-lead", "V-2025-001", "selbstbewertung.yaml", "fertig")
+    print(result.message, *result.warnings)
+
+Every function takes the unit of work, the acting user's id and a reason for
+each change; it resolves the user (:func:`.actors.resolve`), checks the read
+scope (:mod:`certflow.lifecycle.access`), lets the domain's guards check roles
+and rules, and saves through the repositories, which record who, when, what and
+why. Refusals are :class:`certflow.lifecycle.Refused` (German message); bad
+input files raise :class:`certflow.errors.InputError`. No SQL and no click here.
+"""
+
+from .actors import resolve
+from .certificates import advance_certificates, start_recertification
+from .common import Result, catalogue_for_key
+from .contingents import carry_over, grant, return_places
+from .procedures import (
+    decide, default_evidence_store, nominate, record_audit, record_verdicts, register, request_changes, resubmit,
+    schedule_audit, sign_off, start_development, submit, verdicts_of, withdraw,
+)
+from .queries import HistoryRow, OverviewRow, history, overview
+from .records import add_jugendamt, add_traeger, add_user, create_familienzentrum, import_kitas, list_users
+from .verbund import join, leave
+from .verdicts import VerdictError, VerdictInput, load_verdicts, parse_verdicts
+
+__all__ = [
+    "HistoryRow", "OverviewRow", "Result", "VerdictError", "VerdictInput",
+    "add_jugendamt", "add_traeger", "add_user", "advance_certificates", "carry_over", "catalogue_for_key",
+    "create_familienzentrum", "decide", "default_evidence_store", "grant", "history", "import_kitas", "join",
+    "leave", "list_users", "load_verdicts", "nominate", "overview", "parse_verdicts", "record_audit", "record_verdicts",
+    "register", "request_changes", "resolve", "resubmit", "return_places", "schedule_audit", "sign_off",
+    "start_development", "start_recertification", "submit", "verdicts_of", "withdraw",
+]

@@ -1,0 +1,347 @@
+"""Use cases of a procedure, one function each: nominate ... decide, withdraw.
+
+Every function takes the unit of work, the acting user's id, the procedure (or
+Familienzentrum) and a reason, checks the actor's read scope (someone who may not
+see a procedure cannot act on it either: the refusal reveals nothing about it),
+lets the domain's guards check roles and rules, and saves through the
+repositories, which record who, when, what and why in the audit trail.
+
+Decisions where the sources are silent (see also docs/lifecycle.md):
+
+* procedure ids are ``V-<start year of the Kindergartenjahr>-<seq>`` (``V-2025-004``);
+* withdrawing a nomination (state ``nominated``) frees its contingent place
+  again (``contingents.release``, PROVISIONAL); later, the place was used;
+* a planned audit date lies today or later;
+* a decision after the visit needs the auditor's sign-off first; the visit and
+  its verdicts are frozen from then on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..assessment import Assessment, parse_assessment
+from ..assessment.model import Status
+from ..calendar import KindergartenYear, format_date_de
+from ..catalogue.model import ProcedureKind
+from ..errors import AssessmentError
+from ..evidence_store import EvidenceRejected, EvidenceStore, StoredFile
+from ..lifecycle import guards
+from ..lifecycle.entities import (
+    DEFAULT_CATALOGUE_KEY, AuditVisit, Familienzentrum, Outcome, Procedure, ProcedureState, User,
+)
+from ..lifecycle.machinery import Refused, StateChange, refuse_if
+from ..lifecycle.opening import open_first_certification
+from ..lifecycle.procedure_machine import EVENT_LABELS, EVENT_ROLES, decision_from, fire
+from ..lifecycle.snapshot import freeze, next_revision
+from ..yamlsource import read_text
+from .actors import resolve
+from .certificates import issue_for_decision
+from .common import Result, catalogue_for_key, change_text, need_reason, require_visible, today
+from .verdicts import VerdictInput, load_verdicts
+
+if TYPE_CHECKING:
+    from ..db.repositories import Verdict
+    from ..db.unit_of_work import UnitOfWork
+
+__all__ = [
+    "decide", "nominate", "record_audit", "record_verdicts", "register", "request_changes", "resubmit",
+    "schedule_audit", "sign_off", "start_development", "submit", "verdicts_of", "withdraw",
+]
+
+AssessmentInput = Assessment | str | Path
+VerdictsInput = Mapping[str, VerdictInput] | str | Path | None
+
+
+def _load(uow: UnitOfWork, actor_id: str, procedure_id: str) -> tuple[User, Procedure, Familienzentrum]:
+    actor = resolve(uow, actor_id)
+    procedure = uow.procedures.get(procedure_id)
+    fz = uow.familienzentren.get(procedure.familienzentrum_id)
+    require_visible(actor, fz, procedure)
+    return actor, procedure, fz
+
+
+def _fire(uow: UnitOfWork, procedure: Procedure, event: str, actor: User, reason: str, **context) -> StateChange:
+    change = fire(procedure, event, actor, reason, clock=uow.clock, **context)
+    uow.procedures.save(procedure, change)
+    return change
+
+
+def _simple(uow: UnitOfWork, actor_id: str, procedure_id: str, event: str, reason: str) -> Result:
+    actor, procedure, fz = _load(uow, actor_id, procedure_id)
+    change = _fire(uow, procedure, event, actor, reason, familienzentrum=fz)
+    return Result(change_text(change), changes=(change,), procedure=procedure)
+
+
+# --- opening ------------------------------------------------------------------------------------------------------
+
+
+def nominate(uow: UnitOfWork, actor_id: str, familienzentrum_id: str, kgj: KindergartenYear, reason: str, *,
+             procedure_id: str | None = None, catalogue_key: str = DEFAULT_CATALOGUE_KEY) -> Result:
+    """The Jugendamt nominates the Familienzentrum for a place of its contingent in ``kgj``.
+
+    The domain checks role, scope, open procedures and the free place; then the
+    place is taken atomically (a concurrent nomination may have taken the last one).
+    """
+    actor = resolve(uow, actor_id)
+    fz = uow.familienzentren.get(familienzentrum_id)
+    procedures = uow.procedures.of_familienzentrum(fz.id)
+    require_visible(actor, fz, procedures=procedures)
+    catalogue_for_key(catalogue_key)
+    jugendamt = uow.jugendaemter.get(fz.jugendamt_id)
+    opening = open_first_certification(
+        fz, uow.contingents.get(fz.jugendamt_id, kgj), kgj=kgj, actor=actor, reason=reason,
+        procedure_id=procedure_id or uow.procedures.next_id(f"V-{kgj.start_year}-"), catalogue_key=catalogue_key,
+        jugendamt_name=jugendamt.name, procedures=procedures, clock=uow.clock)
+    taken = uow.contingents.reserve_place(fz.jugendamt_id, kgj, actor_id=actor.id, reason=reason)
+    uow.procedures.add(opening.procedure, opening.change, contingent=taken)
+    message = (f"{fz.name} für {kgj} nominiert: Verfahren {opening.procedure.id} "
+               f"(Kontingent {jugendamt.name}: {taken.describe()})")
+    return Result(message, changes=(opening.change,), procedure=opening.procedure, contingent=taken)
+
+
+def register(uow: UnitOfWork, actor_id: str, procedure_id: str, reason: str) -> Result:
+    """The Kita registers with the Zertifizierungsstelle."""
+    return _simple(uow, actor_id, procedure_id, "register", reason)
+
+
+def start_development(uow: UnitOfWork, actor_id: str, procedure_id: str, reason: str) -> Result:
+    """The development year begins."""
+    return _simple(uow, actor_id, procedure_id, "start_development", reason)
+
+
+# --- submission ---------------------------------------------------------------------------------------------------
+
+
+def _read_assessment(source: AssessmentInput, procedure: Procedure) -> Assessment:
+    """The self-assessment; a file is checked against the procedure's pinned catalogue when it names it."""
+    if isinstance(source, Assessment):
+        return source
+    path = Path(source)
+    text = read_text(path, AssessmentError)
+    bare = parse_assessment(text, str(path))
+    if f"{bare.catalogue}@{bare.catalogue_version}" != procedure.catalogue_key:
+        return bare  # the domain refuses it with the pinned catalogue named
+    return parse_assessment(text, str(path), catalogue_for_key(procedure.catalogue_key))
+
+
+def _ingest(assessment: Assessment, evidence_dir: Path, store: EvidenceStore) -> list[StoredFile]:
+    """Put every evidence file the assessment names into the store; refuse on the first bad one."""
+    root = evidence_dir.resolve()
+    stored: dict[str, StoredFile] = {}
+    for ev in assessment.evidence:
+        if not ev.file or ev.file in stored:
+            continue
+        path = (root / ev.file).resolve()
+        if not path.is_relative_to(root):
+            raise Refused(f"Einreichen nicht möglich: Beleg {ev.file} liegt außerhalb von {evidence_dir}")
+        if not path.is_file():
+            raise Refused(f"Einreichen nicht möglich: Beleg {ev.file} fehlt in {evidence_dir}")
+        try:
+            stored[ev.file] = store.put(path, ev.file, expected_sha256=ev.sha256)
+        except EvidenceRejected as exc:
+            raise Refused(f"Einreichen nicht möglich: Beleg abgelehnt: {exc.reason}") from None
+    return list(stored.values())
+
+
+EVIDENCE_ENV = "CERTFLOW_EVIDENCE_DIR"
+
+
+def default_evidence_store() -> EvidenceStore:
+    """The evidence store at ``$CERTFLOW_EVIDENCE_DIR``, else ``./certflow-evidence``."""
+    return EvidenceStore(Path(os.environ.get(EVIDENCE_ENV) or "certflow-evidence"))
+
+
+def _submission(uow: UnitOfWork, actor_id: str, procedure_id: str, source: AssessmentInput, reason: str,
+                event: str, evidence_dir: str | Path | None, evidence_store: EvidenceStore | None) -> Result:
+    actor, procedure, fz = _load(uow, actor_id, procedure_id)
+    reason = need_reason(reason, "Einreichen")
+    # State and role first: reading and scoring a file for a refused event is wasted work.
+    expected = ProcedureState.IN_DEVELOPMENT if event == "submit" else ProcedureState.CHANGES_REQUESTED
+    if procedure.state is not expected:  # the machine phrases the refusal (state and the possible events)
+        fire(procedure, event, actor, reason, clock=uow.clock, familienzentrum=fz, catalogue=None,
+             assessment=None, snapshot=None)
+    refuse_if(guards.actor_refusal(actor, EVENT_ROLES[event], EVENT_LABELS[event], fz))
+    catalogue = catalogue_for_key(procedure.catalogue_key)
+    assessment = _read_assessment(source, procedure)
+    check = guards.check_submission(procedure, fz, catalogue, assessment)
+    refuse_if(check.refusal)
+    files: list[StoredFile] = []
+    if evidence_dir is not None:
+        files = _ingest(assessment, Path(evidence_dir), evidence_store or default_evidence_store())
+    revision = next_revision(uow.submissions.latest_submitted(procedure.id))
+    snapshot = freeze(assessment, revision, procedure_id=procedure.id, submitted_by=actor.id,
+                      submitted_at=uow.now(), passed=check.report.passed)
+    change = fire(procedure, event, actor, reason, clock=uow.clock, familienzentrum=fz, catalogue=catalogue,
+                  assessment=assessment, snapshot=snapshot)
+    uow.submissions.add_snapshot(snapshot, reason=reason)
+    if files:
+        uow.record(actor_id=actor.id, action="assessment_revision.evidence", subject_kind="assessment_revision",
+                   subject_id=f"{procedure.id}#{revision}", reason=reason, at=change.at,
+                   payload={"files": [{"file": f.filename, "sha256": f.sha256, "size": f.size,
+                                       "media_type": f.media_type} for f in files]})
+    uow.procedures.save(procedure, change)
+    verdict = "erfüllt" if snapshot.passed else "nicht erfüllt"
+    message = (f"{change_text(change)}; Revision {revision} eingefroren (SHA-256 {snapshot.sha256[:12]}…, "
+               f"Bewertung: {verdict})" + (f"; {len(files)} Beleg(e) gespeichert" if files else ""))
+    return Result(message, warnings=change.warnings, changes=(change,), procedure=procedure, count=len(files))
+
+
+def submit(uow: UnitOfWork, actor_id: str, procedure_id: str, assessment: AssessmentInput, reason: str, *,
+           evidence_dir: str | Path | None = None, evidence_store: EvidenceStore | None = None) -> Result:
+    """The Kita lead submits the self-assessment (a file or an :class:`Assessment`).
+
+    It is scored with the pinned catalogue and the procedure's Prüfzeitraum and
+    frozen as the next revision; a failing score is submitted with a warning.
+    With ``evidence_dir`` every evidence file it names is put into the evidence
+    store first; a file the store refuses refuses the submission (nothing saved).
+    """
+    return _submission(uow, actor_id, procedure_id, assessment, reason, "submit", evidence_dir, evidence_store)
+
+
+def resubmit(uow: UnitOfWork, actor_id: str, procedure_id: str, assessment: AssessmentInput, reason: str, *,
+             evidence_dir: str | Path | None = None, evidence_store: EvidenceStore | None = None) -> Result:
+    """The Kita lead submits the improved self-assessment after a Nachbesserung (a new revision)."""
+    return _submission(uow, actor_id, procedure_id, assessment, reason, "resubmit", evidence_dir, evidence_store)
+
+
+def request_changes(uow: UnitOfWork, actor_id: str, procedure_id: str, reason: str) -> Result:
+    """The Zertifizierungsstelle asks for a Nachbesserung before the visit."""
+    return _simple(uow, actor_id, procedure_id, "request_changes", reason)
+
+
+# --- audit --------------------------------------------------------------------------------------------------------
+
+
+def schedule_audit(uow: UnitOfWork, actor_id: str, procedure_id: str, auditor_id: str, audit_date: date,
+                   reason: str) -> Result:
+    """The Zertifizierungsstelle assigns an impartial auditor and the agreed visit date (again: reschedule)."""
+    actor, procedure, fz = _load(uow, actor_id, procedure_id)
+    auditor = uow.users.find(auditor_id)
+    if auditor is None:
+        raise Refused(f"Unbekannter Benutzer '{auditor_id}'")
+    if audit_date < today(uow):
+        raise Refused(f"Der Termin der Begehung ({format_date_de(audit_date)}) liegt in der Vergangenheit")
+    kitas = [uow.kitas.get(k) for k in fz.member_kita_ids]
+    change = _fire(uow, procedure, "schedule_audit", actor, reason, familienzentrum=fz, auditor=auditor,
+                   kitas=kitas, audit_date=audit_date)
+    message = f"{change_text(change)}; Begehung am {format_date_de(audit_date)} durch {auditor.name}"
+    return Result(message, changes=(change,), procedure=procedure)
+
+
+def _verdicts(source: VerdictsInput, procedure: Procedure) -> dict[str, VerdictInput]:
+    if source is None:
+        return {}
+    if isinstance(source, (str, Path)):
+        return load_verdicts(source, catalogue_for_key(procedure.catalogue_key))
+    return dict(source)
+
+
+def _store_verdicts(uow: UnitOfWork, actor: User, procedure: Procedure, verdicts: Mapping[str, VerdictInput],
+                    reason: str) -> None:
+    from ..db.repositories import Verdict
+
+    for criterion_id, given in sorted(verdicts.items()):
+        if given.verdict not in (Status.ERFUELLT, Status.NICHT_ERFUELLT):
+            raise Refused(f"Bewertung zu {criterion_id}: erfüllt oder nicht erfüllt, nicht '{given.verdict}'")
+        uow.audits.record_verdict(Verdict(procedure.id, criterion_id, given.verdict, given.remark, actor.id),
+                                  reason=reason)
+
+
+def record_audit(uow: UnitOfWork, actor_id: str, procedure_id: str, visit_date: date, reason: str, *,
+                 sites: tuple[str, ...] | None = None, verdicts: VerdictsInput = None) -> Result:
+    """The assigned auditor records the visit (day, sites) and the verdicts per criterion.
+
+    ``sites`` default to the one Kita of an Einzeleinrichtung; a Verbund names two.
+    """
+    actor, procedure, fz = _load(uow, actor_id, procedure_id)
+    reason = need_reason(reason, "Begehung erfassen")
+    if sites is None:
+        sites = fz.member_kita_ids if len(fz.member_kita_ids) == 1 else ()
+    visit = AuditVisit(procedure.id, visit_date, actor.id, tuple(sites))
+    given = _verdicts(verdicts, procedure)
+    change = _fire(uow, procedure, "record_audit", actor, reason, familienzentrum=fz, visit=visit)
+    uow.audits.add_visit(visit, reason=reason)
+    _store_verdicts(uow, actor, procedure, given, reason)
+    message = (f"{change_text(change)}; Begehung am {format_date_de(visit_date)} an {', '.join(visit.sites)}, "
+               f"{len(given)} Bewertung(en) erfasst")
+    return Result(message, changes=(change,), procedure=procedure, count=len(given))
+
+
+def record_verdicts(uow: UnitOfWork, actor_id: str, procedure_id: str, verdicts: VerdictsInput,
+                    reason: str) -> Result:
+    """The visit's auditor records or corrects verdicts; refused once the visit is signed off (frozen)."""
+    actor, procedure, _fz = _load(uow, actor_id, procedure_id)
+    reason = need_reason(reason, "Bewertungen erfassen")
+    given = _verdicts(verdicts, procedure)
+    if uow.audits.visit(procedure.id) is None:
+        raise Refused(f"Im Verfahren {procedure.id} ist noch keine Begehung erfasst")
+    _store_verdicts(uow, actor, procedure, given, reason)
+    return Result(f"Verfahren {procedure.id}: {len(given)} Bewertung(en) erfasst", procedure=procedure,
+                  count=len(given))
+
+
+def verdicts_of(uow: UnitOfWork, actor_id: str, procedure_id: str) -> list[Verdict]:
+    """The visit's verdicts (read scope applies)."""
+    _load(uow, actor_id, procedure_id)
+    return uow.audits.verdicts(procedure_id)
+
+
+def sign_off(uow: UnitOfWork, actor_id: str, procedure_id: str, reason: str) -> Result:
+    """The visit's auditor signs the visit and its verdicts off; from now on they are frozen."""
+    actor, procedure, _fz = _load(uow, actor_id, procedure_id)
+    reason = need_reason(reason, "Begehung abzeichnen")
+    if uow.audits.visit(procedure.id) is None:
+        raise Refused(f"Im Verfahren {procedure.id} ist noch keine Begehung erfasst")
+    uow.audits.sign_off(procedure.id, by=actor.id, reason=reason)
+    count = len(uow.audits.verdicts(procedure.id))
+    return Result(f"Begehung im Verfahren {procedure.id} abgezeichnet ({count} Bewertung(en)); "
+                  "Begehung und Bewertungen sind jetzt eingefroren", procedure=procedure, count=count)
+
+
+# --- decision and withdrawal ----------------------------------------------------------------------------------------
+
+
+def decide(uow: UnitOfWork, actor_id: str, procedure_id: str, outcome: Outcome | str, reason: str) -> Result:
+    """The Zertifizierungsstelle decides (four eyes): certify issues the seal, reject ends the procedure."""
+    actor, procedure, fz = _load(uow, actor_id, procedure_id)
+    outcome = Outcome(outcome)
+    event = "certify" if outcome is Outcome.CERTIFIED else "reject"
+    if procedure.state is ProcedureState.AUDITED and uow.audits.signed_off(procedure.id) is None:
+        raise Refused(f"Die Begehung im Verfahren {procedure.id} ist noch nicht vom Auditor abgezeichnet; "
+                      "entschieden wird danach")
+    context: dict = {"familienzentrum": fz}
+    if event == "certify":
+        context["snapshot"] = uow.submissions.latest_submitted(procedure.id)
+        if context["snapshot"] is None:
+            raise Refused(f"Im Verfahren {procedure.id} ist keine Selbstbewertung eingereicht")
+    change = _fire(uow, procedure, event, actor, reason, **context)
+    uow.decisions.add(decision_from(change))
+    if event == "reject":
+        return Result(change_text(change), changes=(change,), procedure=procedure)
+    cert, renewed = issue_for_decision(uow, actor, fz, procedure, change)
+    message = (f"{change_text(change)}; Gütesiegel {cert.number} ausgestellt am {format_date_de(cert.issued)}, "
+               f"gültig bis {format_date_de(cert.valid_until)}")
+    if renewed:
+        message += f"; die vorige Urkunde ({renewed[-1].subject_id}) ist erneuert"
+    return Result(message, changes=(change, *renewed), procedure=procedure, certificate=cert)
+
+
+def withdraw(uow: UnitOfWork, actor_id: str, procedure_id: str, reason: str) -> Result:
+    """The Familienzentrum (its lead), its Jugendamt or an admin withdraws the procedure."""
+    actor, procedure, fz = _load(uow, actor_id, procedure_id)
+    was = procedure.state
+    change = _fire(uow, procedure, "withdraw", actor, reason, familienzentrum=fz)
+    warnings: list[str] = []
+    message = change_text(change)
+    if was is ProcedureState.NOMINATED and procedure.kind is ProcedureKind.ERST:
+        freed = uow.contingents.release_place(fz.jugendamt_id, procedure.kgj, actor_id=actor.id, reason=reason)
+        message += f"; der Platz im Kontingent {procedure.kgj} ist wieder frei ({freed.describe()})"
+    if procedure.kind is ProcedureKind.RE:
+        warnings.append(f"Das Gütesiegel von {fz.name} wird nicht erneuert und läuft zum Ende seiner Gültigkeit ab")
+    return Result(message, warnings=tuple(warnings), changes=(change,), procedure=procedure)
+

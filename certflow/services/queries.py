@@ -1,0 +1,205 @@
+"""Read use cases: the overview of all Familienzentren and the history of one procedure.
+
+Both are filtered by the read scopes of :mod:`certflow.lifecycle.access`: a
+Kita lead sees their own Familienzentrum, a coordinator those of their
+Jugendamt, an auditor the procedures assigned to them (and only those
+procedures of the Familienzentrum); certifier and admin see everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from ..calendar import KindergartenYear
+from ..catalogue.model import Form, ProcedureKind
+from ..db.audit_log import AuditEntry
+from ..lifecycle.access import may_see_familienzentrum, may_see_procedure
+from ..lifecycle.certificate_machine import CERTIFICATE_MACHINE
+from ..lifecycle.deadlines import Deadline, deadlines, next_deadline
+from ..lifecycle.entities import (
+    PROCEDURE_FINAL_STATES, Certificate, CertificateState, Procedure, ProcedureState, User,
+)
+from ..lifecycle.machinery import local_date
+from ..lifecycle.procedure_machine import EVENT_LABELS, PROCEDURE_MACHINE
+from .actors import resolve
+from .common import LIVE_CERTIFICATE, live_certificate, require_visible, today
+
+if TYPE_CHECKING:
+    from ..db.unit_of_work import UnitOfWork
+
+__all__ = ["HistoryRow", "OverviewRow", "history", "overview"]
+
+FORM_LABELS = {Form.EINZEL: "Einzel", Form.VERBUND: "Verbund"}
+KIND_LABELS = {ProcedureKind.ERST: "Erst", ProcedureKind.RE: "Re"}
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewRow:
+    familienzentrum_id: str
+    name: str
+    jugendamt: str
+    form: Form
+    members: int
+    procedure_id: str | None
+    procedure_kind: ProcedureKind | None
+    kgj: KindergartenYear | None
+    state: ProcedureState | None
+    state_label: str
+    next_deadline: Deadline | None
+    certificate_number: str | None
+    certificate_state: CertificateState | None
+    seal_issued: date | None
+    seal_valid_until: date | None
+
+    @property
+    def seal_live(self) -> bool:
+        return self.certificate_state in LIVE_CERTIFICATE
+
+
+def _current(procedures: list[Procedure]) -> Procedure | None:
+    """The open procedure, else the newest one."""
+    open_ = [p for p in procedures if ProcedureState(p.state) not in PROCEDURE_FINAL_STATES]
+    return (open_ or procedures or [None])[-1]
+
+
+def _seal(certificates: list[Certificate]) -> Certificate | None:
+    return live_certificate(certificates) or (max(certificates, key=lambda c: c.issued) if certificates else None)
+
+
+def overview(uow: UnitOfWork, actor_id: str, on: date | None = None) -> list[OverviewRow]:
+    """Every Familienzentrum the actor may see: its current procedure and state, the next deadline
+    (as of ``on``, default: today) and its seal."""
+    actor = resolve(uow, actor_id)
+    day = on or today(uow)
+    jugendaemter = {j.id: j.name for j in uow.jugendaemter.all()}
+    procedures: dict[str, list[Procedure]] = {}
+    for p in uow.procedures.all():
+        procedures.setdefault(p.familienzentrum_id, []).append(p)
+    certificates: dict[str, list[Certificate]] = {}
+    for c in uow.certificates.all():
+        certificates.setdefault(c.familienzentrum_id, []).append(c)
+    since = uow.procedures.state_since()
+    rows = []
+    for fz in uow.familienzentren.all():
+        own = procedures.get(fz.id, [])
+        if not may_see_familienzentrum(actor, fz, own):
+            continue
+        visible = [p for p in own if may_see_procedure(actor, p, fz)]
+        current = _current(visible)
+        certs = certificates.get(fz.id, [])
+        seal = _seal(certs)
+        pending = []
+        if current is not None:
+            entered = since.get(current.id)
+            pending.append((current, local_date(entered) if entered else None, current.planned_audit_date))
+        live = [c for c in certs if CertificateState(c.state) in LIVE_CERTIFICATE]
+        due = next_deadline(deadlines(pending, live), day)
+        rows.append(OverviewRow(
+            familienzentrum_id=fz.id, name=fz.name, jugendamt=jugendaemter.get(fz.jugendamt_id, fz.jugendamt_id),
+            form=fz.form, members=len(fz.member_kita_ids),
+            procedure_id=current.id if current else None, procedure_kind=current.kind if current else None,
+            kgj=current.kgj if current else None, state=ProcedureState(current.state) if current else None,
+            state_label=PROCEDURE_MACHINE.state_label(ProcedureState(current.state).value) if current else "–",
+            next_deadline=due, certificate_number=seal.number if seal else None,
+            certificate_state=CertificateState(seal.state) if seal else None,
+            seal_issued=seal.issued if seal else None, seal_valid_until=seal.valid_until if seal else None,
+        ))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    seq: int
+    at: datetime
+    actor_id: str
+    actor_name: str
+    actor_role: str
+    action: str
+    what: str
+    from_state: str | None
+    to_state: str | None
+    reason: str
+
+
+_OPENING = {"nominate": "Nominiert", "open_recertification": "Re-Zertifizierung eröffnet",
+            "open_restructuring": "Neue Zertifizierung als Verbund eröffnet"}
+_VERDICTS = {"erfuellt": "erfüllt", "nicht_erfuellt": "nicht erfüllt", "offen": "offen"}
+
+
+def _passed(payload: dict) -> str:
+    return "erfüllt" if payload.get("passed") else "nicht erfüllt"
+
+
+def _what(entry: AuditEntry) -> str:
+    kind, _, event = entry.action.partition(".")
+    payload = entry.payload or {}
+    if kind == "procedure":
+        if event in EVENT_LABELS:
+            return EVENT_LABELS[event]
+        if event in _OPENING:
+            return _OPENING[event]
+        return "Verfahren geändert: " + ", ".join(sorted(payload)) if payload else "Verfahren geändert"
+    if kind == "assessment_revision":
+        revision = entry.subject_id.rpartition("#")[2]
+        return {"create": f"Entwurf Revision {revision} angelegt", "update": f"Entwurf Revision {revision} geändert",
+                "submit": f"Revision {revision} eingefroren ({_passed(payload)})",
+                "evidence": f"Belege zu Revision {revision} gespeichert ({len(payload.get('files', []))})",
+                }.get(event, entry.action)
+    if kind == "audit_visit":
+        return {"record": "Begehung erfasst", "sign_off": "Begehung abgezeichnet"}.get(event, entry.action)
+    if kind == "audit_verdict":
+        verdict = payload.get("verdict")
+        if isinstance(verdict, list):
+            verdict = f"{_VERDICTS.get(verdict[0], verdict[0])} → {_VERDICTS.get(verdict[1], verdict[1])}"
+        else:
+            verdict = _VERDICTS.get(verdict, verdict)
+        return f"Bewertung {entry.subject_id.rpartition('/')[2]}: {verdict}"
+    if kind == "decision":
+        outcome = payload.get("outcome")
+        return f"Entscheidung: {'zertifiziert' if outcome == 'certified' else 'nicht zertifiziert'}"
+    return entry.action
+
+
+def _label(state: str | None) -> str | None:
+    if state is None:
+        return None
+    for machine in (PROCEDURE_MACHINE, CERTIFICATE_MACHINE):
+        try:
+            return machine.state_label(state)
+        except ValueError:
+            continue
+    return state
+
+
+def history(uow: UnitOfWork, actor_id: str, procedure_id: str) -> list[HistoryRow]:
+    """Who did what to the procedure, when, from which state to which, and why (read scope applies)."""
+    actor = resolve(uow, actor_id)
+    procedure = uow.procedures.get(procedure_id)
+    fz = uow.familienzentren.get(procedure.familienzentrum_id)
+    require_visible(actor, fz, procedure)
+    users: dict[str, User] = {u.id: u for u in uow.users.all()}
+    rows = []
+    frozen: str | None = None  # "Revision 2, nicht erfüllt": told with the submit that follows it
+    for entry in uow.procedures.history(procedure.id):
+        if entry.action in _SAME_AS_STATE_CHANGE:
+            continue
+        what = _what(entry)
+        if entry.action == "assessment_revision.submit":
+            revision = entry.subject_id.rpartition("#")[2]
+            frozen = f"Revision {revision}, {'erfüllt' if (entry.payload or {}).get('passed') else 'nicht erfüllt'}"
+            continue
+        if entry.action in ("procedure.submit", "procedure.resubmit") and frozen:
+            what, frozen = f"{what} ({frozen})", None
+        who = users.get(entry.actor_id)
+        rows.append(HistoryRow(
+            seq=entry.seq or 0, at=entry.at, actor_id=entry.actor_id, actor_name=who.name if who else entry.actor_id,
+            actor_role=who.role.label if who else "", action=entry.action, what=what,
+            from_state=_label(entry.from_state), to_state=_label(entry.to_state), reason=entry.reason))
+    return rows
+
+
+_SAME_AS_STATE_CHANGE = frozenset({"audit_visit.record", "decision.record"})
+"""Entries that repeat a state change (same actor, time and reason): the visit recorded with
+``record_audit``, the decision with ``certify``/``reject``."""
