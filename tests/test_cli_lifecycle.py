@@ -175,3 +175,25 @@ def test_a_database_that_is_not_set_up_is_bad_usage(tmp_path):
     result = invoke("--db", tmp_path / "leer.sqlite", "overview", "--as", "admin")
     assert result.exit_code == 2
     assert "ist nicht eingerichtet: zuerst certflow db upgrade" in result.output
+
+
+def _reminder_kinds(path, subject: str) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(path) as con:
+        rows = con.execute("SELECT kind FROM reminder WHERE subject = ? AND status != 'dropped'", (subject,))
+        return {kind for (kind,) in rows}
+
+
+def test_a_change_on_the_command_line_recomputes_that_familienzentrum_reminders(db):
+    nominated = next(re.search(r"V-\d{4}-\d{3}", line).group(0)
+                     for line in invoke("--db", db, "overview", "--as", "admin").output.splitlines()
+                     if line.startswith("Sonnenblume"))
+    subject = f"procedure:{nominated}"
+    before = _reminder_kinds(db, subject)
+    assert before and not any(kind.startswith("submission") for kind in before)
+    result = invoke("--db", db, "procedure", "register", nominated, "--as", "leitung-sonnenblume",
+                    "--reason", "Einladung angenommen")
+    assert result.exit_code == 0, result.output
+    after = _reminder_kinds(db, subject)
+    assert after != before and any(kind.startswith("submission") for kind in after)

@@ -34,6 +34,7 @@ def demo(db_path: Path, today) -> None:
     from ..db import UnitOfWork, make_engine, upgrade
     from ..demo_data import ADMIN, DemoClock, build_demo
     from ..lifecycle.machinery import local_date, utc_now
+    from ..scheduler import replan
     from ..services import overview
     from .views import overview_table, users_table
 
@@ -47,6 +48,7 @@ def demo(db_path: Path, today) -> None:
         summary = build_demo(engine, day)
         with UnitOfWork(engine, clock=DemoClock.on(day)) as uow:
             rows = overview(uow, ADMIN, day)
+        planned = replan(engine, DemoClock.on(day)()).planned  # fill the reminder table as of that day
     finally:
         engine.dispose()
 
@@ -62,6 +64,9 @@ def demo(db_path: Path, today) -> None:
     console.print()
     console.print(overview_table(rows, day, title=f"Übersicht (als {ADMIN})"))
     console.print(users_table(summary.users, title="Benutzer für --as"))
+    console.print(f"Erinnerungen geplant: {planned}; was am {day:%d.%m.%Y} fällig ist, zeigt:")
+    console.print(f"  certflow --db {shlex.quote(str(db_path))} reminders plan --as-of {day.isoformat()}",
+                  soft_wrap=True)
 
     by_fz = {row.familienzentrum_id: row for row in rows}
     db = shlex.quote(str(db_path))

@@ -38,12 +38,14 @@ def _fail(message: str, code: int = 2):
 
 
 def _engine(url: str | None):
-    from ..db.engine import make_engine
+    """The database of this command's ``--db``, else the one given before the command (``certflow --db X``),
+    else the environment's; refused with exit 2 when it is unreachable or not migrated."""
+    from .session import engine_for
 
-    try:
-        return make_engine(url)
-    except Exception as exc:
-        _fail(f"Datenbank nicht nutzbar: {exc}")
+    ctx = click.get_current_context()
+    if url:
+        ctx.meta["certflow.db"] = url
+    return engine_for(ctx)
 
 
 def _moment(as_of: str | None) -> datetime:

@@ -144,7 +144,9 @@ def run(ctx: click.Context, action: Callable[[Any], T]) -> T:
     engine = engine_for(ctx)
     try:
         with UnitOfWork(engine) as uow:
-            return action(uow)
+            result = action(uow)
+        _replan_after(engine, result)
+        return result
     except Refused as exc:
         _fail(EXIT_REFUSED, f"Abgelehnt: {exc.message}")
     except InputError as exc:
@@ -154,6 +156,32 @@ def run(ctx: click.Context, action: Callable[[Any], T]) -> T:
         _fail(EXIT_INPUT, f"Datenbankfehler: {_first_line(exc)}")
     finally:
         engine.dispose()
+
+
+def _replan_after(engine, result: Any) -> None:
+    """Recompute the reminders of what a committed change touched (dates and states may have moved).
+
+    The change is committed already; if replanning fails, the next scheduler scan does it, so a
+    failure here is only a note.
+    """
+    from ..lifecycle.machinery import utc_now
+    from ..scheduler import replan
+
+    subject = None
+    for attr in ("procedure", "certificate", "familienzentrum"):
+        obj = getattr(result, attr, None)
+        if obj is not None:
+            subject = {"familienzentrum_id": getattr(obj, "familienzentrum_id", None) or obj.id}
+            break
+    if subject is None and getattr(result, "contingent", None) is not None:
+        subject = {"jugendamt_id": result.contingent.jugendamt_id}
+    if subject is None:
+        return
+    try:
+        replan(engine, utc_now(), **subject)
+    except Exception as exc:  # noqa: BLE001 - the change itself is safe; say why the reminders lag
+        click.echo(f"Hinweis: Erinnerungen werden beim nächsten Lauf des Planers aktualisiert ({_first_line(exc)})",
+                   err=True)
 
 
 def report(result) -> None:
