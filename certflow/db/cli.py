@@ -11,12 +11,15 @@ import click
 
 __all__ = ["audit", "db"]
 
-_URL_HELP = "Datenbank-URL (sonst CERTFLOW_DATABASE_URL, sonst sqlite:///certflow.sqlite)"
+_URL_HELP = "Datenbank-URL oder SQLite-Datei (sonst certflow --db, CERTFLOW_DATABASE_URL, sqlite:///certflow.sqlite)"
 
 
 def _engine(url: str | None):
+    """``--url`` of the command, else ``certflow --db`` given before it, else the environment's database."""
     from .engine import make_engine
 
+    ctx = click.get_current_context(silent=True)
+    url = url or (ctx.meta.get("certflow.db") if ctx is not None else None)
     try:
         return make_engine(url)
     except Exception as exc:  # bad URL or missing driver: a usage error, not a traceback

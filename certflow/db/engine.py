@@ -31,8 +31,13 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
 def database_url(url: str | URL | None = None) -> URL:
-    """The URL to use (argument, ``$CERTFLOW_DATABASE_URL``, default), with psycopg 3 for PostgreSQL."""
+    """The URL to use (argument, ``$CERTFLOW_DATABASE_URL``, default), with psycopg 3 for PostgreSQL.
+
+    A plain path without ``://`` names a SQLite file.
+    """
     chosen = url if url is not None else (os.environ.get(ENV_VAR) or DEFAULT_URL)
+    if isinstance(chosen, str) and "://" not in chosen:
+        chosen = f"sqlite:///{chosen}"
     parsed = make_url(chosen)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
