@@ -18,6 +18,7 @@ from .assessment import assessment
 from .catalogue import catalogue
 from .demo import demo
 from .lifecycle import certificate, contingent, history, overview, procedure, verbund
+from .packet import packet
 from .records import familienzentrum, jugendamt, kitas, traeger, users
 from .reminders import calendar_command, inbox, reminders, scheduler
 from .score import score
@@ -52,6 +53,7 @@ cli.add_command(assessment)
 cli.add_command(demo)
 cli.add_command(db)
 cli.add_command(audit)
+cli.add_command(packet)
 for command in (overview, history, procedure, certificate, contingent, verbund, kitas, familienzentrum, users,
                 jugendamt, traeger, reminders, inbox, calendar_command, scheduler):
     cli.add_command(command)

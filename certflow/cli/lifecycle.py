@@ -202,6 +202,27 @@ def advance(ctx, actor, reason) -> None:
     report(run(ctx, lambda uow: _services().advance_certificates(uow, actor, reason)))
 
 
+@certificate.command("render")
+@click.argument("number", metavar="NUMMER")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Zieldatei (PDF)")
+@as_option
+@with_db
+def render_certificate_command(ctx, number, out, actor) -> None:
+    """Die Urkunde eines Gütesiegels (neueste Laufzeit) als PDF/A-3 erzeugen."""
+    from ..packet import PacketError, render_certificate
+    from ..services.documents import certificate_data
+
+    (data,) = run(ctx, lambda uow: (certificate_data(uow, actor, number),))  # a tuple: nothing to replan
+    try:
+        result = render_certificate(data, out)
+    except PacketError as exc:
+        click.echo(f"Fehler: {exc}", err=True)
+        raise SystemExit(2) from None
+    click.echo(f"Urkunde {out}: {result.pages} Seite(n)")
+    click.echo(f"SHA-256: {result.sha256}")
+
+
 # --- contingent ---------------------------------------------------------------------------------------------------
 
 

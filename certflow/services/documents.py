@@ -1,0 +1,176 @@
+"""Read use cases for the PDF documents: the audit packet's and the Urkunde's view-models from the database.
+
+:func:`packet_data` gathers one procedure (Familienzentrum, Kitas, Jugendamt, the latest
+frozen self-assessment scored against the pinned catalogue, the audit trail, the auditor's
+verdicts, the decision) into a :class:`~certflow.packet.PacketData`; :func:`certificate_data`
+one seal term into a :class:`~certflow.packet.CertificateData`. Read scope applies.
+
+Evidence: only files the evidence store (``CERTFLOW_EVIDENCE_DIR``) holds are attached;
+records without stored bytes are left out of the packet (nothing is invented).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..assessment import parse_assessment
+from ..assessment.model import Period, Status
+from ..db import audit_log
+from ..evidence_store import EvidenceStore
+from ..lifecycle.entities import Familienzentrum, Outcome, ProcedureState
+from ..lifecycle.machinery import BERLIN, Refused
+from ..lifecycle.procedure_machine import PROCEDURE_MACHINE
+from ..packet.model import (
+    CONFIRMED,
+    NOT_CONFIRMED,
+    AuditorVerdict,
+    CertificateData,
+    EvidenceFile,
+    FamilienzentrumInfo,
+    Member,
+    PacketData,
+    ProcedureInfo,
+    SignOff,
+    TimelineEntry,
+)
+from ..scoring import Scorer
+from .actors import resolve
+from .common import catalogue_for_key, require_visible, today
+from .queries import history
+
+if TYPE_CHECKING:
+    from ..db.unit_of_work import UnitOfWork
+
+__all__ = ["certificate_data", "packet_data", "stored_packet_sha256"]
+
+_VERDICTS = {Status.ERFUELLT: CONFIRMED, Status.NICHT_ERFUELLT: NOT_CONFIRMED}
+
+
+def _fz_info(uow: UnitOfWork, fz: Familienzentrum) -> FamilienzentrumInfo:
+    members, zuschuss = [], None
+    for kita_id in fz.member_kita_ids:
+        kita = uow.kitas.find(kita_id)
+        if kita is None:
+            members.append(Member(kita_id))
+            continue
+        members.append(Member(kita.name, f"{kita.street}, {kita.postcode} {kita.city}".strip(", ")))
+        if kita_id == fz.zuschussempfaenger_id:
+            zuschuss = kita.name
+    return FamilienzentrumInfo(fz.name, str(fz.form.value if hasattr(fz.form, "value") else fz.form),
+                               tuple(members), zuschuss)
+
+
+def _jugendamt(uow: UnitOfWork, fz: Familienzentrum) -> str:
+    ja = uow.jugendaemter.find(fz.jugendamt_id)
+    return ja.name if ja is not None else fz.jugendamt_id
+
+
+def _evidence(assessment, catalogue, store: EvidenceStore | None) -> tuple[EvidenceFile, ...]:
+    files = []
+    for ev in assessment.evidence:
+        if store is None or not ev.sha256 or not store.exists(ev.sha256):
+            continue
+        path = store.get(ev.sha256)
+        name = (ev.file or f"{ev.items[0]}-{ev.kind}").rsplit("/", 1)[-1]
+        files.append(EvidenceFile(file_name=name, kind=catalogue.evidence_kinds.get(ev.kind, ev.kind),
+                                  title=ev.title, sha256=ev.sha256, size=path.stat().st_size,
+                                  items=tuple(ev.items), path=path))
+    return tuple(files)
+
+
+def packet_data(uow: UnitOfWork, actor_id: str, procedure_id: str,
+                evidence_store: EvidenceStore | None = None) -> PacketData:
+    """The audit packet of one procedure as it stands (read scope applies; needs a submitted self-assessment)."""
+    from .procedures import default_evidence_store
+
+    actor = resolve(uow, actor_id)
+    procedure = uow.procedures.get(procedure_id)
+    fz = uow.familienzentren.get(procedure.familienzentrum_id)
+    require_visible(actor, fz, procedure)
+    snapshot = uow.submissions.latest_submitted(procedure.id)
+    if snapshot is None:
+        raise Refused(f"Verfahren {procedure.id}: es gibt noch keine eingereichte Selbstbewertung")
+    catalogue = catalogue_for_key(procedure.catalogue_key)
+    assessment = parse_assessment(snapshot.canonical_json, f"{procedure.id}#{snapshot.revision}", catalogue)
+    report = Scorer(catalogue).score(assessment, Period(start=procedure.period_start, end=procedure.period_end))
+
+    timeline = tuple(
+        TimelineEntry(at=row.at.astimezone(BERLIN), actor=row.actor_name, role=row.actor_role, action=row.what,
+                      from_state=row.from_state, to_state=row.to_state, reason=row.reason)
+        for row in history(uow, actor_id, procedure.id))
+    trail = audit_log.entries(uow.session, "procedure", procedure.id)
+    chain_head = trail[-1].hash if trail and trail[-1].hash else "0" * 64
+
+    verdicts = {v.criterion_id: AuditorVerdict(_VERDICTS[Status(v.verdict)], v.remark or "")
+                for v in uow.audits.verdicts(procedure.id) if Status(v.verdict) in _VERDICTS}
+
+    users = {u.id: u for u in uow.users.all()}
+    visit = uow.audits.visit(procedure.id)
+    auditor_id = visit.auditor_id if visit else procedure.auditor_id
+    auditor = users[auditor_id].name if auditor_id in users else (auditor_id or "")
+    decision = uow.decisions.find(procedure.id)
+    signed = uow.audits.signed_off(procedure.id)
+    if signed is not None:
+        day = signed.astimezone(BERLIN).date()
+    elif decision is not None:
+        day = decision.decided_at.astimezone(BERLIN).date()
+    else:
+        day = today(uow)
+    if decision is not None:
+        state = ProcedureState.CERTIFIED if Outcome(decision.outcome) == Outcome.CERTIFIED else \
+            ProcedureState.NOT_CERTIFIED
+        day = max(day, decision.decided_at.astimezone(BERLIN).date())
+    else:
+        state = ProcedureState(procedure.state)
+    decision_label = PROCEDURE_MACHINE.state_label(state.value)
+    signoff = SignOff(auditor=auditor, date=day, decision=decision_label, snapshot_sha256=snapshot.sha256,
+                      chain_head=chain_head)
+
+    recommendations = tuple(f"{d.subject}: {d.message}" for d in report.deficits
+                            if d.blocking and not d.subject.startswith("Bereich"))
+    store = evidence_store if evidence_store is not None else default_evidence_store()
+    kind = procedure.kind.value if hasattr(procedure.kind, "value") else str(procedure.kind)
+    return PacketData(
+        familienzentrum=_fz_info(uow, fz),
+        jugendamt=_jugendamt(uow, fz),
+        procedure=ProcedureInfo(id=procedure.id, number=fz.certificate_number or procedure.id, kind=kind,
+                                catalogue_key=catalogue.key, catalogue_version=catalogue.version,
+                                period_start=procedure.period_start, period_end=procedure.period_end),
+        catalogue=catalogue, assessment=assessment, report=report, timeline=timeline, verdicts=verdicts,
+        evidence=_evidence(assessment, catalogue, store), signoff=signoff, recommendations=recommendations,
+        generated_on=day,
+    )
+
+
+def certificate_data(uow: UnitOfWork, actor_id: str, number: str) -> CertificateData:
+    """The Urkunde of the newest term of the seal ``number`` (read scope applies)."""
+    actor = resolve(uow, actor_id)
+    cert = uow.certificates.latest(number)
+    if cert is None:
+        raise Refused(f"Gütesiegel {number} gibt es nicht")
+    fz = uow.familienzentren.get(cert.familienzentrum_id)
+    procedures = uow.procedures.of_familienzentrum(fz.id)
+    require_visible(actor, fz, procedures=procedures)
+    decided = [p for p in procedures if ProcedureState(p.state) == ProcedureState.CERTIFIED]
+    version = ""
+    if decided:
+        try:
+            version = catalogue_for_key(decided[-1].catalogue_key).version
+        except Refused:
+            version = ""
+    return CertificateData(familienzentrum=_fz_info(uow, fz), certificate_number=cert.number,
+                           issued_on=cert.issued, valid_until=cert.valid_until, jugendamt=_jugendamt(uow, fz),
+                           catalogue_version=version)
+
+
+def stored_packet_sha256(uow: UnitOfWork, actor_id: str, procedure_id: str) -> str | None:
+    """The packet's SHA-256 recorded with the sign-off, if the audit trail holds one (read scope applies)."""
+    actor = resolve(uow, actor_id)
+    procedure = uow.procedures.get(procedure_id)
+    fz = uow.familienzentren.get(procedure.familienzentrum_id)
+    require_visible(actor, fz, procedure)
+    for entry in reversed(uow.procedures.history(procedure.id)):
+        value = (entry.payload or {}).get("packet_sha256")
+        if isinstance(value, str) and value:
+            return value
+    return None
