@@ -213,7 +213,7 @@ def render_certificate_command(ctx, number, out, actor) -> None:
     from ..packet import PacketError, render_certificate
     from ..services.documents import certificate_data
 
-    (data,) = run(ctx, lambda uow: (certificate_data(uow, actor, number),))  # a tuple: nothing to replan
+    data = run(ctx, lambda uow: certificate_data(uow, actor, number))
     try:
         result = render_certificate(data, out)
     except PacketError as exc:

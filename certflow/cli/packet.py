@@ -43,7 +43,7 @@ def render(ctx: click.Context, procedure_id: str, out: Path, actor: str) -> None
     from ..packet import render_packet
     from ..services.documents import packet_data
 
-    (data,) = run(ctx, lambda uow: (packet_data(uow, actor, procedure_id),))  # a tuple: nothing to replan
+    data = run(ctx, lambda uow: packet_data(uow, actor, procedure_id))
     result = _render_or_fail(render_packet, data, out)
     click.echo(f"Auditpaket {out}: {result.pages} Seiten")
     click.echo(f"SHA-256: {result.sha256}")
@@ -66,7 +66,7 @@ def verify(ctx: click.Context, file: Path, expected: str | None, procedure_id: s
             raise click.UsageError("--sha256 angeben, oder --procedure und --as")
         from ..services.documents import stored_packet_sha256
 
-        (expected,) = run(ctx, lambda uow: (stored_packet_sha256(uow, actor, procedure_id),))
+        expected = run(ctx, lambda uow: stored_packet_sha256(uow, actor, procedure_id))
         if not expected:
             click.echo(f"Zum Verfahren {procedure_id} ist keine SHA-256 eines Auditpakets gespeichert; "
                        "bitte --sha256 angeben", err=True)

@@ -166,7 +166,10 @@ def _replan_after(engine, result: Any) -> None:
     """
     from ..lifecycle.machinery import utc_now
     from ..scheduler import replan
+    from ..services.common import Result
 
+    if not isinstance(result, Result):  # a read (overview, history, documents): nothing moved
+        return
     subject = None
     for attr in ("procedure", "certificate", "familienzentrum"):
         obj = getattr(result, attr, None)

@@ -45,24 +45,23 @@ def _admin(actor: User, action: str) -> None:
     refuse_if(guards.actor_refusal(actor, _ADMIN, action))
 
 
-def add_jugendamt(uow: UnitOfWork, actor_id: str, jugendamt: Jugendamt, reason: str) -> Result:
-    reason = need_reason(reason, "Jugendamt anlegen")
+def _add_party(uow: UnitOfWork, actor_id: str, repository, entity, label: str, reason: str) -> Result:
+    """Create a Jugendamt or a Träger (admin only); refuse an id that exists."""
+    reason = need_reason(reason, f"{label} anlegen")
     actor = resolve(uow, actor_id)
-    _admin(actor, "Jugendamt anlegen")
-    if uow.jugendaemter.find(jugendamt.id) is not None:
-        raise Refused(f"Jugendamt {jugendamt.id} gibt es schon")
-    uow.jugendaemter.add(jugendamt, actor_id=actor.id, reason=reason)
-    return Result(f"Jugendamt {jugendamt.name} ({jugendamt.id}) angelegt")
+    _admin(actor, f"{label} anlegen")
+    if repository.find(entity.id) is not None:
+        raise Refused(f"{label} {entity.id} gibt es schon")
+    repository.add(entity, actor_id=actor.id, reason=reason)
+    return Result(f"{label} {entity.name} ({entity.id}) angelegt")
+
+
+def add_jugendamt(uow: UnitOfWork, actor_id: str, jugendamt: Jugendamt, reason: str) -> Result:
+    return _add_party(uow, actor_id, uow.jugendaemter, jugendamt, "Jugendamt", reason)
 
 
 def add_traeger(uow: UnitOfWork, actor_id: str, traeger: Traeger, reason: str) -> Result:
-    reason = need_reason(reason, "Träger anlegen")
-    actor = resolve(uow, actor_id)
-    _admin(actor, "Träger anlegen")
-    if uow.traeger.find(traeger.id) is not None:
-        raise Refused(f"Träger {traeger.id} gibt es schon")
-    uow.traeger.add(traeger, actor_id=actor.id, reason=reason)
-    return Result(f"Träger {traeger.name} ({traeger.id}) angelegt")
+    return _add_party(uow, actor_id, uow.traeger, traeger, "Träger", reason)
 
 
 def add_user(uow: UnitOfWork, actor_id: str, user: User, reason: str) -> Result:
