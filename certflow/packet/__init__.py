@@ -25,7 +25,9 @@ from .render import (
     PDF_VARIANT,
     RenderResult,
     certificate_html,
+    configured_templates_dir,
     packet_html,
+    packet_pdf,
     qualitaetsprofil_html,
     render_certificate,
     render_packet,
@@ -40,7 +42,7 @@ __all__ = [
     "AuditorVerdict", "BatchItem", "BatchJob", "BatchReport", "CertificateData", "EvidenceFile",
     "FamilienzentrumInfo", "Member", "PacketData", "PacketError", "ProcedureInfo", "RenderResult", "SignOff",
     "SignerConfig", "TimelineEntry", "VerifyResult",
-    "certificate_html", "manifest", "packet_html", "packet_sha256", "qualitaetsprofil_html", "read_attachments",
+    "certificate_html", "configured_templates_dir", "manifest", "packet_html", "packet_pdf", "packet_sha256", "qualitaetsprofil_html", "read_attachments",
     "read_manifest", "render_batch", "render_certificate", "render_packet", "render_qualitaetsprofil",
     "sign_pdf", "verify_packet",
 ]

@@ -36,11 +36,21 @@ from .chart import score_chart
 from .model import CertificateData, PacketData, PacketError
 from .view import MANIFEST_NAME, manifest_bytes, packet_view
 
-__all__ = ["PDF_VARIANT", "RenderResult", "certificate_html", "environment", "html_to_pdf", "packet_html",
+__all__ = ["PDF_VARIANT", "TEMPLATES_ENV", "RenderResult", "certificate_html", "configured_templates_dir", "packet_pdf", "environment", "html_to_pdf", "packet_html",
            "qualitaetsprofil_html", "render_certificate", "render_packet", "render_qualitaetsprofil"]
 
 PDF_VARIANT = "pdf/a-3u"
 BERLIN = ZoneInfo("Europe/Berlin")
+TEMPLATES_ENV = "CERTFLOW_TEMPLATES_DIR"
+
+
+def configured_templates_dir() -> str | None:
+    """The certification body's template folder, from ``CERTFLOW_TEMPLATES_DIR`` (``None``: shipped only).
+
+    The commands and the sign-off render with it, so a re-rendered packet uses the same templates
+    as the one signed off.
+    """
+    return os.environ.get(TEMPLATES_ENV) or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,14 +255,20 @@ def _evidence_attachments(data: PacketData) -> list[tuple[str, bytes, str, str]]
     return out
 
 
-def render_packet(data: PacketData, out_path: str | Path, templates_dir: str | Path | None = None,
-                  signer=None, variant: str = PDF_VARIANT) -> RenderResult:
-    """Render the audit packet to ``out_path``; ``signer`` (a :class:`~.sign.SignerConfig`) adds a PAdES signature."""
+def packet_pdf(data: PacketData, templates_dir: str | Path | None = None,
+               variant: str = PDF_VARIANT) -> tuple[bytes, int]:
+    """The audit packet's bytes and page count, without writing a file (what the sign-off hashes)."""
     attachments = _evidence_attachments(data)
     attachments.append((MANIFEST_NAME, manifest_bytes(data), "Maschinenlesbares Verzeichnis des Pakets", "Data"))
     html = _stamp_meta(packet_html(data, templates_dir), data.document_date)
-    pdf, pages = html_to_pdf(html, day=data.document_date, identifier=f"packet/{data.procedure.id}",
-                             attachments=attachments, variant=variant)
+    return html_to_pdf(html, day=data.document_date, identifier=f"packet/{data.procedure.id}",
+                       attachments=attachments, variant=variant)
+
+
+def render_packet(data: PacketData, out_path: str | Path, templates_dir: str | Path | None = None,
+                  signer=None, variant: str = PDF_VARIANT) -> RenderResult:
+    """Render the audit packet to ``out_path``; ``signer`` (a :class:`~.sign.SignerConfig`) adds a PAdES signature."""
+    pdf, pages = packet_pdf(data, templates_dir, variant)
     return _write(out_path, pdf, pages, signer)
 
 
