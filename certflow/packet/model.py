@@ -22,8 +22,12 @@ from ..catalogue.model import Catalogue
 from ..scoring.report import Report
 
 __all__ = [
+    "ATTACHED",
     "CONFIRMED",
+    "EVIDENCE_STATUSES",
+    "MISSING",
     "NOT_CONFIRMED",
+    "NO_FILE",
     "VERDICTS",
     "AuditorVerdict",
     "CertificateData",
@@ -44,6 +48,8 @@ class PacketError(Exception):
 CONFIRMED = "bestätigt"
 NOT_CONFIRMED = "nicht bestätigt"
 VERDICTS = (CONFIRMED, NOT_CONFIRMED)
+ATTACHED, MISSING, NO_FILE = "attached", "missing", "no_file"
+EVIDENCE_STATUSES = (ATTACHED, MISSING, NO_FILE)
 
 FORM_LABELS = {"einzel": "Einzelzertifizierung", "verbund": "Verbundzertifizierung"}
 KIND_LABELS = {"erst": "Erst-Zertifizierung", "re": "Re-Zertifizierung"}
@@ -142,6 +148,10 @@ class EvidenceFile:
 
     ``items`` are the criterion and sub-item ids it supports (as in the self-assessment).
     ``sha256`` is the hash recorded when the file was stored; the renderer checks the bytes against it.
+    ``status`` says whether it is attached to the packet (:data:`ATTACHED`, the bytes are at hand),
+    named with a file the evidence store does not hold (:data:`MISSING`), or recorded without a
+    file at all (:data:`NO_FILE`, e.g. shown on paper at the visit). The index lists all three;
+    only attached files are embedded.
     """
 
     file_name: str
@@ -152,17 +162,34 @@ class EvidenceFile:
     items: tuple[str, ...] = ()
     path: Path | None = None
     content: bytes | None = field(default=None, repr=False)
+    status: str = "attached"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "items", tuple(self.items))
-        if (self.path is None) == (self.content is None):
+        if self.status not in EVIDENCE_STATUSES:
+            raise ValueError(f"status must be one of {EVIDENCE_STATUSES}, not {self.status!r}")
+        if self.status != ATTACHED:
+            if self.path is not None or self.content is not None:
+                raise ValueError(f"{self.file_name}: evidence that is {self.status} has no path and no content")
+        elif (self.path is None) == (self.content is None):
             raise ValueError(f"{self.file_name}: give exactly one of path and content")
+
+    @property
+    def attached(self) -> bool:
+        return self.status == ATTACHED
 
     @classmethod
     def from_bytes(cls, file_name: str, kind: str, title: str, content: bytes,
                    items: tuple[str, ...] = ()) -> EvidenceFile:
         return cls(file_name=file_name, kind=kind, title=title, sha256=hashlib.sha256(content).hexdigest(),
                    size=len(content), items=tuple(items), content=content)
+
+    @classmethod
+    def not_at_hand(cls, file_name: str, kind: str, title: str, sha256: str | None,
+                    items: tuple[str, ...] = (), *, has_file: bool = True) -> EvidenceFile:
+        """A record whose bytes are not at hand: :data:`MISSING` if it names a file, else :data:`NO_FILE`."""
+        return cls(file_name=file_name, kind=kind, title=title, sha256=sha256 or "", size=0, items=tuple(items),
+                   status=MISSING if has_file else NO_FILE)
 
     def read(self) -> bytes:
         return self.content if self.content is not None else Path(self.path).read_bytes()

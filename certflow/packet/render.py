@@ -243,6 +243,8 @@ def _evidence_attachments(data: PacketData) -> list[tuple[str, bytes, str, str]]
     out = []
     for e in evidence:
         f = e.file
+        if not f.attached:
+            continue  # listed in the index as missing / without a file; nothing to embed
         try:
             content = f.read()
         except OSError as exc:

@@ -90,10 +90,13 @@ def anchor(prefix: str, ident: str) -> str:
 
 
 def evidence_views(data: PacketData) -> tuple[EvidenceView, ...]:
-    """Number the evidence N-01, N-02 ... and give each attachment a unique name."""
+    """Number the evidence N-01, N-02 ... and give each attached file a unique name ("" if not attached)."""
     seen: set[str] = set()
     out = []
     for i, f in enumerate(data.evidence, 1):
+        if not f.attached:
+            out.append(EvidenceView(f"N-{i:02d}", "", f))
+            continue
         name = f.file_name.replace("/", "_").replace("\\", "_") or f"nachweis-{i}"
         if name in seen or name == MANIFEST_NAME:
             name = f"{i:02d}-{name}"
@@ -158,9 +161,10 @@ def manifest(data: PacketData) -> dict[str, Any]:
         "verdicts": {k: {"verdict": v.verdict, "remark": v.remark} for k, v in sorted(data.verdicts.items())},
         "signoff": {"auditor": so.auditor, "date": so.date.isoformat(), "decision": so.decision,
                     "snapshot_sha256": so.snapshot_sha256, "chain_head": so.chain_head},
-        "evidence": [{"number": e.number, "attachment": e.attachment, "file_name": e.file.file_name,
-                      "kind": e.file.kind, "title": e.file.title, "sha256": e.file.sha256, "size": e.file.size,
-                      "items": list(e.file.items)} for e in evidence],
+        "evidence": [{"number": e.number, "attachment": e.attachment or None, "file_name": e.file.file_name,
+                      "kind": e.file.kind, "title": e.file.title, "sha256": e.file.sha256 or None,
+                      "size": e.file.size, "items": list(e.file.items), "status": e.file.status}
+                     for e in evidence],
         "report": data.report.to_dict(),
         "generated_on": data.generated_on.isoformat(),
     }

@@ -12,7 +12,7 @@ can pin it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING
@@ -49,6 +49,7 @@ class Result:
     contingent: Contingent | None = None
     familienzentrum: Familienzentrum | None = None
     count: int = 0
+    document: bytes | None = field(default=None, repr=False)  # a PDF the use case produced (the signed packet)
 
 
 def today(uow: UnitOfWork) -> date:

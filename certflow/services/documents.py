@@ -5,19 +5,27 @@ frozen self-assessment scored against the pinned catalogue, the audit trail, the
 verdicts, the decision) into a :class:`~certflow.packet.PacketData`; :func:`certificate_data`
 one seal term into a :class:`~certflow.packet.CertificateData`. Read scope applies.
 
-Evidence: only files the evidence store (``CERTFLOW_EVIDENCE_DIR``) holds are attached;
-records without stored bytes are left out of the packet (nothing is invented).
+The packet a signed-off visit shows is frozen at the sign-off: the timeline and the head of the
+audit chain end with the sign-off, the date is the sign-off's, and the decision line says what
+the auditor handed to the certification body. So rendering it again later (with the same
+templates, fonts and evidence store) gives the very bytes whose SHA-256 was stored with the
+sign-off (:func:`signing_packet_data` builds the same data inside the sign-off itself).
+
+Evidence: files the evidence store (``CERTFLOW_EVIDENCE_DIR``) holds are attached; records that
+name a file the store does not hold are listed as missing, records without a file as such
+(nothing is invented, nothing left out).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..assessment import parse_assessment
 from ..assessment.model import Period, Status
 from ..db import audit_log
 from ..evidence_store import EvidenceStore
-from ..lifecycle.entities import Familienzentrum, Outcome, ProcedureState
+from ..lifecycle.entities import Familienzentrum, Outcome, Procedure, ProcedureState, User
 from ..lifecycle.machinery import BERLIN, Refused
 from ..lifecycle.procedure_machine import PROCEDURE_MACHINE
 from ..packet.model import (
@@ -41,7 +49,10 @@ from .queries import history
 if TYPE_CHECKING:
     from ..db.unit_of_work import UnitOfWork
 
-__all__ = ["certificate_data", "packet_data", "stored_packet_sha256"]
+__all__ = ["certificate_data", "packet_data", "signing_packet_data", "stored_packet_sha256"]
+
+SIGN_OFF_ACTION = "audit_visit.sign_off"
+SIGN_OFF_LABEL = "Begehung abgezeichnet"
 
 _VERDICTS = {Status.ERFUELLT: CONFIRMED, Status.NICHT_ERFUELLT: NOT_CONFIRMED}
 
@@ -68,25 +79,60 @@ def _jugendamt(uow: UnitOfWork, fz: Familienzentrum) -> str:
 def _evidence(assessment, catalogue, store: EvidenceStore | None) -> tuple[EvidenceFile, ...]:
     files = []
     for ev in assessment.evidence:
-        if store is None or not ev.sha256 or not store.exists(ev.sha256):
-            continue
-        path = store.get(ev.sha256)
         name = (ev.file or f"{ev.items[0]}-{ev.kind}").rsplit("/", 1)[-1]
-        files.append(EvidenceFile(file_name=name, kind=catalogue.evidence_kinds.get(ev.kind, ev.kind),
-                                  title=ev.title, sha256=ev.sha256, size=path.stat().st_size,
-                                  items=tuple(ev.items), path=path))
+        kind = catalogue.evidence_kinds.get(ev.kind, ev.kind)
+        if store is not None and ev.sha256 and store.exists(ev.sha256):
+            path = store.get(ev.sha256)
+            files.append(EvidenceFile(file_name=name, kind=kind, title=ev.title, sha256=ev.sha256,
+                                      size=path.stat().st_size, items=tuple(ev.items), path=path))
+        else:
+            files.append(EvidenceFile.not_at_hand(name, kind, ev.title, ev.sha256, tuple(ev.items),
+                                                  has_file=bool(ev.file or ev.sha256)))
     return tuple(files)
+
+
+def _signoff_decision(report, verdicts: dict[str, AuditorVerdict]) -> str:
+    """What a signed-off packet hands to the certification body (the auditor gives no result on site)."""
+    confirmed = sum(1 for v in verdicts.values() if v.confirmed)
+    return (f"Vorlage zur Entscheidung der Zertifizierungsstelle: Mindestanforderungen laut Selbstbewertung "
+            f"{'erfüllt' if report.passed else 'nicht erfüllt'}; {confirmed} von {len(verdicts)} "
+            f"Bewertungen der Begehung bestätigt")
+
+
+def _timeline_entry(row) -> TimelineEntry:
+    return TimelineEntry(at=row.at.astimezone(BERLIN), actor=row.actor_name, role=row.actor_role, action=row.what,
+                         from_state=row.from_state, to_state=row.to_state, reason=row.reason)
 
 
 def packet_data(uow: UnitOfWork, actor_id: str, procedure_id: str,
                 evidence_store: EvidenceStore | None = None) -> PacketData:
-    """The audit packet of one procedure as it stands (read scope applies; needs a submitted self-assessment)."""
-    from .procedures import default_evidence_store
+    """The audit packet of one procedure (read scope applies; needs a submitted self-assessment).
 
+    Before the sign-off it shows the procedure as it stands (a draft); after it, the packet as signed off.
+    """
     actor = resolve(uow, actor_id)
     procedure = uow.procedures.get(procedure_id)
     fz = uow.familienzentren.get(procedure.familienzentrum_id)
     require_visible(actor, fz, procedure)
+    return _packet(uow, actor_id, procedure, fz, evidence_store, signing=None)
+
+
+def signing_packet_data(uow: UnitOfWork, auditor: User, procedure: Procedure, fz: Familienzentrum,
+                        at: datetime, reason: str, evidence_store: EvidenceStore | None = None) -> PacketData:
+    """The packet as ``auditor`` signs it off at ``at``, before the sign-off is recorded.
+
+    Its last timeline entry is the sign-off itself, built as :func:`~.queries.history` will show
+    it once recorded, so :func:`packet_data` gives the same data (and bytes) afterwards.
+    """
+    entry = TimelineEntry(at=at.astimezone(BERLIN), actor=auditor.name, role=auditor.role.label,
+                          action=SIGN_OFF_LABEL, reason=reason)
+    return _packet(uow, auditor.id, procedure, fz, evidence_store, signing=entry)
+
+
+def _packet(uow: UnitOfWork, actor_id: str, procedure: Procedure, fz: Familienzentrum,
+            evidence_store: EvidenceStore | None, signing: TimelineEntry | None) -> PacketData:
+    from .procedures import default_evidence_store
+
     snapshot = uow.submissions.latest_submitted(procedure.id)
     if snapshot is None:
         raise Refused(f"Verfahren {procedure.id}: es gibt noch keine eingereichte Selbstbewertung")
@@ -94,11 +140,16 @@ def packet_data(uow: UnitOfWork, actor_id: str, procedure_id: str,
     assessment = parse_assessment(snapshot.canonical_json, f"{procedure.id}#{snapshot.revision}", catalogue)
     report = Scorer(catalogue).score(assessment, Period(start=procedure.period_start, end=procedure.period_end))
 
-    timeline = tuple(
-        TimelineEntry(at=row.at.astimezone(BERLIN), actor=row.actor_name, role=row.actor_role, action=row.what,
-                      from_state=row.from_state, to_state=row.to_state, reason=row.reason)
-        for row in history(uow, actor_id, procedure.id))
+    rows = history(uow, actor_id, procedure.id)
     trail = audit_log.entries(uow.session, "procedure", procedure.id)
+    signed = uow.audits.signed_off(procedure.id)
+    cut = None
+    if signing is None and signed is not None:  # frozen at the sign-off: nothing after it
+        cut = next((r.seq for r in rows if r.action == SIGN_OFF_ACTION), None)
+    if cut is not None:
+        rows = [r for r in rows if r.seq <= cut]
+        trail = [e for e in trail if (e.seq or 0) < cut]
+    timeline = tuple(_timeline_entry(row) for row in rows) + ((signing,) if signing is not None else ())
     chain_head = trail[-1].hash if trail and trail[-1].hash else "0" * 64
 
     verdicts = {v.criterion_id: AuditorVerdict(_VERDICTS[Status(v.verdict)], v.remark or "")
@@ -108,21 +159,18 @@ def packet_data(uow: UnitOfWork, actor_id: str, procedure_id: str,
     visit = uow.audits.visit(procedure.id)
     auditor_id = visit.auditor_id if visit else procedure.auditor_id
     auditor = users[auditor_id].name if auditor_id in users else (auditor_id or "")
-    decision = uow.decisions.find(procedure.id)
-    signed = uow.audits.signed_off(procedure.id)
-    if signed is not None:
-        day = signed.astimezone(BERLIN).date()
-    elif decision is not None:
-        day = decision.decided_at.astimezone(BERLIN).date()
+    if signing is not None or signed is not None:
+        day = signing.at.date() if signing is not None else signed.astimezone(BERLIN).date()
+        decision_label = _signoff_decision(report, verdicts)
     else:
-        day = today(uow)
-    if decision is not None:
-        state = ProcedureState.CERTIFIED if Outcome(decision.outcome) == Outcome.CERTIFIED else \
-            ProcedureState.NOT_CERTIFIED
-        day = max(day, decision.decided_at.astimezone(BERLIN).date())
-    else:
-        state = ProcedureState(procedure.state)
-    decision_label = PROCEDURE_MACHINE.state_label(state.value)
+        decision = uow.decisions.find(procedure.id)
+        day = decision.decided_at.astimezone(BERLIN).date() if decision is not None else today(uow)
+        if decision is not None:
+            state = ProcedureState.CERTIFIED if Outcome(decision.outcome) == Outcome.CERTIFIED else \
+                ProcedureState.NOT_CERTIFIED
+        else:
+            state = ProcedureState(procedure.state)
+        decision_label = PROCEDURE_MACHINE.state_label(state.value)
     signoff = SignOff(auditor=auditor, date=day, decision=decision_label, snapshot_sha256=snapshot.sha256,
                       chain_head=chain_head)
 
@@ -133,7 +181,7 @@ def packet_data(uow: UnitOfWork, actor_id: str, procedure_id: str,
     return PacketData(
         familienzentrum=_fz_info(uow, fz),
         jugendamt=_jugendamt(uow, fz),
-        procedure=ProcedureInfo(id=procedure.id, number=fz.certificate_number or procedure.id, kind=kind,
+        procedure=ProcedureInfo(id=procedure.id, number=procedure.id, kind=kind,
                                 catalogue_key=catalogue.key, catalogue_version=catalogue.version,
                                 period_start=procedure.period_start, period_end=procedure.period_end),
         catalogue=catalogue, assessment=assessment, report=report, timeline=timeline, verdicts=verdicts,
@@ -164,13 +212,9 @@ def certificate_data(uow: UnitOfWork, actor_id: str, number: str) -> Certificate
 
 
 def stored_packet_sha256(uow: UnitOfWork, actor_id: str, procedure_id: str) -> str | None:
-    """The packet's SHA-256 recorded with the sign-off, if the audit trail holds one (read scope applies)."""
+    """The SHA-256 of the packet stored with the auditor's sign-off, ``None`` before it (read scope applies)."""
     actor = resolve(uow, actor_id)
     procedure = uow.procedures.get(procedure_id)
     fz = uow.familienzentren.get(procedure.familienzentrum_id)
     require_visible(actor, fz, procedure)
-    for entry in reversed(uow.procedures.history(procedure.id)):
-        value = (entry.payload or {}).get("packet_sha256")
-        if isinstance(value, str) and value:
-            return value
-    return None
+    return uow.audits.packet_sha256(procedure.id)

@@ -18,8 +18,9 @@ Decisions where the sources are silent (see also docs/lifecycle.md):
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +47,7 @@ from .verdicts import VerdictInput, load_verdicts
 
 if TYPE_CHECKING:
     from ..db.repositories import Verdict
+    from ..packet.model import PacketData
     from ..db.unit_of_work import UnitOfWork
 
 __all__ = [
@@ -291,16 +293,43 @@ def verdicts_of(uow: UnitOfWork, actor_id: str, procedure_id: str) -> list[Verdi
     return uow.audits.verdicts(procedure_id)
 
 
-def sign_off(uow: UnitOfWork, actor_id: str, procedure_id: str, reason: str) -> Result:
-    """The visit's auditor signs the visit and its verdicts off; from now on they are frozen."""
-    actor, procedure, _fz = _load(uow, actor_id, procedure_id)
+def _render_packet(data) -> bytes:
+    from ..packet.render import configured_templates_dir, packet_pdf
+
+    return packet_pdf(data, configured_templates_dir())[0]
+
+
+def sign_off(uow: UnitOfWork, actor_id: str, procedure_id: str, reason: str, *,
+             render: Callable[[PacketData], bytes] | None = None,
+             evidence_store: EvidenceStore | None = None) -> Result:
+    """The visit's auditor signs the visit, its verdicts and the audit packet off; from now on they are frozen.
+
+    The packet is rendered as it stands at this moment (:func:`.documents.signing_packet_data`) and
+    its SHA-256 is stored with the sign-off; ``Result.document`` holds its bytes. ``render`` turns
+    the packet's data into PDF bytes (default: the shipped or ``CERTFLOW_TEMPLATES_DIR`` templates);
+    ``evidence_store`` defaults to :func:`default_evidence_store`.
+    """
+    from ..packet.model import PacketError
+    from .documents import signing_packet_data
+
+    actor, procedure, fz = _load(uow, actor_id, procedure_id)
     reason = need_reason(reason, "Begehung abzeichnen")
     if uow.audits.visit(procedure.id) is None:
         raise Refused(f"Im Verfahren {procedure.id} ist noch keine Begehung erfasst")
-    uow.audits.sign_off(procedure.id, by=actor.id, reason=reason)
+    uow.audits.check_open(procedure.id, actor.id)  # refuse before spending seconds on the packet
+    at = uow.now()
+    try:
+        data = signing_packet_data(uow, actor, procedure, fz, at, reason, evidence_store)
+        pdf = (render or _render_packet)(data)
+    except PacketError as exc:
+        raise Refused(f"Das Auditpaket zum Verfahren {procedure.id} lässt sich nicht erzeugen: {exc}; "
+                      "die Begehung ist nicht abgezeichnet") from exc
+    digest = hashlib.sha256(pdf).hexdigest()
+    uow.audits.sign_off(procedure.id, by=actor.id, reason=reason, at=at, packet_sha256=digest)
     count = len(uow.audits.verdicts(procedure.id))
     return Result(f"Begehung im Verfahren {procedure.id} abgezeichnet ({count} Bewertung(en)); "
-                  "Begehung und Bewertungen sind jetzt eingefroren", procedure=procedure, count=count)
+                  f"Begehung, Bewertungen und Auditpaket sind jetzt eingefroren; SHA-256 des Auditpakets: {digest}",
+                  procedure=procedure, count=count, document=pdf)
 
 
 # --- decision and withdrawal ----------------------------------------------------------------------------------------

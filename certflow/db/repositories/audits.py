@@ -100,11 +100,28 @@ class AuditRepository(Repository):
         return [Verdict(procedure_id, r.criterion_id, r.verdict, r.remark, r.recorded_by, r.recorded_at)
                 for r in self._all(query)]
 
-    def sign_off(self, procedure_id: str, *, by: str, reason: str = "Begehung abgezeichnet") -> datetime:
-        """The auditor signs the visit's verdicts off; from now on they are frozen."""
+    def sign_off(self, procedure_id: str, *, by: str, reason: str = "Begehung abgezeichnet",
+                 at: datetime | None = None, packet_sha256: str | None = None) -> datetime:
+        """The auditor signs the visit's verdicts off; from now on they are frozen.
+
+        ``packet_sha256`` (the audit packet the auditor signed) is set in the same UPDATE as
+        ``signed_off_at``, so the freeze triggers keep it unchanged from then on.
+        """
         row = self._open_visit(procedure_id, by)
-        row.signed_off_at, row.signed_off_by = self._now(), by
+        row.signed_off_at, row.signed_off_by = at or self._now(), by
+        row.packet_sha256 = packet_sha256
         self._session.flush()
-        self._log("sign_off", procedure_id, actor_id=by, reason=reason, at=row.signed_off_at,
-                  payload={"verdicts": len(self.verdicts(procedure_id))})
+        payload = {"verdicts": len(self.verdicts(procedure_id))}
+        if packet_sha256:
+            payload["packet_sha256"] = packet_sha256
+        self._log("sign_off", procedure_id, actor_id=by, reason=reason, at=row.signed_off_at, payload=payload)
         return row.signed_off_at
+
+    def packet_sha256(self, procedure_id: str) -> str | None:
+        """The SHA-256 of the audit packet signed off with the visit (``None`` before the sign-off)."""
+        row = self._visit_row(procedure_id)
+        return row.packet_sha256 if row is not None else None
+
+    def check_open(self, procedure_id: str, by: str) -> None:
+        """Refuse unless ``by`` is the visit's auditor and the visit is not yet signed off."""
+        self._open_visit(procedure_id, by)

@@ -116,6 +116,7 @@ class AuditVisitRow(Base, table=True):
     recorded_at: datetime = Field(sa_type=UTCDateTime)
     signed_off_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     signed_off_by: str | None = Field(default=None, foreign_key="app_user.id", sa_type=ID)
+    packet_sha256: str | None = Field(default=None, sa_type=sa.String(64))  # the packet signed off
 
 
 class AuditVerdictRow(Base, table=True):
