@@ -169,10 +169,13 @@ def _attachments(reader) -> dict[str, bytes]:
 
 
 def read_attachments(path: str | Path) -> dict[str, bytes]:
-    """The files embedded in a packet: name -> bytes."""
+    """The files embedded in a packet: name -> bytes (:class:`PacketError` if it is no readable PDF)."""
     from pypdf import PdfReader
 
-    return _attachments(PdfReader(str(path)))
+    try:
+        return _attachments(PdfReader(str(path)))
+    except Exception as exc:  # pypdf raises many kinds for a damaged or foreign file
+        raise PacketError(f"{path}: keine lesbare PDF-Datei ({type(exc).__name__}: {exc})") from exc
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
@@ -180,4 +183,10 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     files = read_attachments(path)
     if MANIFEST_NAME not in files:
         raise PacketError(f"{path}: kein {MANIFEST_NAME} eingebettet – ist das ein certflow-Paket?")
-    return json.loads(files[MANIFEST_NAME].decode("utf-8"))
+    try:
+        manifest = json.loads(files[MANIFEST_NAME].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PacketError(f"{path}: {MANIFEST_NAME} ist kein gültiges JSON ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise PacketError(f"{path}: {MANIFEST_NAME} ist kein JSON-Objekt")
+    return manifest
