@@ -134,6 +134,7 @@ class DemoSummary:
     users: list[User] = field(default_factory=lambda: list(USERS))
     nomination_kgj: KindergartenYear | None = None
     warnings: list[str] = field(default_factory=list)
+    packets: dict[str, bytes] = field(default_factory=dict, repr=False)  # procedure id -> packet signed off
 
 
 Step = Callable[[UnitOfWork], None]
@@ -152,6 +153,7 @@ class _Plan:
         self.steps: list[tuple[datetime, int, str, Step]] = []
         self.ids: dict[str, str] = {}                     # chain name -> procedure id
         self.warnings: list[str] = []
+        self.packets: dict[str, bytes] = {}                # procedure id -> the audit packet signed off
 
     def add(self, when: datetime, label: str, step: Step) -> datetime:
         self.steps.append((when, len(self.steps), label, step))
@@ -259,7 +261,10 @@ class _Cycle:
             uow, auditor, p, day, "Begehung vor Ort, 3,5 Stunden", sites=sites, verdicts=_verdicts(uow, p, passing)))
 
     def sign_off(self, when: datetime, auditor: str = AUDITOR_1) -> _Cycle:
-        self.moments.append((when, lambda uow: services.sign_off(uow, auditor, self.pid, "Bericht abgeschlossen")))
+        def step(uow):
+            result = services.sign_off(uow, auditor, self.pid, "Bericht abgeschlossen")
+            self.plan.packets[self.pid] = result.document
+        self.moments.append((when, step))
         return self
 
     def decide(self, day: date, outcome: Outcome, reason: str) -> _Cycle:
@@ -416,7 +421,7 @@ def build_demo(engine: Engine, today: date) -> DemoSummary:
     clock = DemoClock.on(today)
     plan.run(engine, clock)
     clock.at = DemoClock.on(today).at
-    summary = DemoSummary(today=today, nomination_kgj=nomination, warnings=plan.warnings)
+    summary = DemoSummary(today=today, nomination_kgj=nomination, warnings=plan.warnings, packets=plan.packets)
     with UnitOfWork(engine, clock=clock) as uow:
         procedures = uow.procedures.all()
         certificates = uow.certificates.all()

@@ -225,7 +225,7 @@ class EvidenceStore:
         self.root = Path(root)
         self.max_bytes = max_bytes
         self.allowed = frozenset(allowed)
-        self.root.mkdir(parents=True, exist_ok=True)
+        # created on the first write: reading (a packet, a check) never leaves an empty folder behind
 
     # -- reading
 
@@ -275,6 +275,7 @@ class EvidenceStore:
                 )
 
         tmp_path: Path | None = None
+        self.root.mkdir(parents=True, exist_ok=True)
         try:
             fd, name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=self.root)
             tmp_path = Path(name)

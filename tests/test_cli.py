@@ -145,12 +145,11 @@ def test_assessment_validate_and_migrate(run, tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_demo(run, tmp_path, monkeypatch):
-    """The README's main command: a fresh demo database in the working directory, replaced on every run."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "certflow-demo.sqlite").write_text("alt")
-    result = run("demo", "--today", "2026-03-10")
-    assert result.exit_code == 0
-    assert result.output.startswith("Demo-Datenbank certflow-demo.sqlite angelegt, Stand 10.03.2026.\n")
-    assert (tmp_path / "certflow-demo.sqlite").read_bytes().startswith(b"SQLite format 3")
-    assert "Übersicht (als admin)" in result.output
+def test_demo(demo_db):
+    """The README's main command (run once per session by the ``demo_db`` fixture): a demo database in the
+    working directory and its documents beside it (replacing both on a new run: see test_cli_demo.py)."""
+    assert demo_db.output.startswith("Demo-Datenbank certflow-demo.sqlite angelegt, Stand 10.03.2026.\n")
+    assert demo_db.db.read_bytes().startswith(b"SQLite format 3")
+    assert "Übersicht (als admin)" in demo_db.output
+    assert "Dokumente: 17 PDF in certflow-demo-dokumente (" in demo_db.output
+    assert len(list(demo_db.documents.glob("*.pdf"))) == 17

@@ -19,6 +19,7 @@ from .catalogue import catalogue
 from .demo import demo
 from .lifecycle import certificate, contingent, history, overview, procedure, verbund
 from .packet import packet
+from .qualitaetsprofil import qualitaetsprofil
 from .records import familienzentrum, jugendamt, kitas, traeger, users
 from .reminders import calendar_command, inbox, reminders, scheduler
 from .score import score
@@ -54,6 +55,7 @@ cli.add_command(demo)
 cli.add_command(db)
 cli.add_command(audit)
 cli.add_command(packet)
+cli.add_command(qualitaetsprofil)
 for command in (overview, history, procedure, certificate, contingent, verbund, kitas, familienzentrum, users,
                 jugendamt, traeger, reminders, inbox, calendar_command, scheduler):
     cli.add_command(command)

@@ -3,20 +3,36 @@
 Two Jugendämter, a dozen Kitas, a Verbund of three and procedures in every
 state (see :mod:`certflow.demo_data`); it prints what it made, the overview, the
 users to pass to ``--as`` and commands to try. ``--today`` makes it
-reproducible: the same day gives the same database and output.
+reproducible: the same day gives the same database, output and documents.
+
+The documents (unless ``--no-documents``): the audit packet of every procedure with a
+submitted self-assessment (``<procedure>.pdf``), the Qualitätsprofil of every decided
+procedure (``<procedure>-qualitaetsprofil.pdf``) and the Urkunde of every seal, newest term
+(``<number>-urkunde.pdf``). A packet signed off while the demo was built is written as the
+sign-off rendered it (the bytes whose SHA-256 it stored, so it is not rendered twice); the
+others are rendered by :func:`certflow.packet.render_batch` with two workers that read the
+new database themselves (:mod:`.documents`). The folder (default
+``certflow-demo-dokumente`` next to the database) is replaced on every run, carefully: a file
+``.certflow-demo`` in it lists what the demo wrote; the next run deletes exactly those files
+and leaves anything else alone. A folder that is not empty and has no such list is not the
+demo's: the demo refuses it (exit 2) before changing anything.
 """
 
 from __future__ import annotations
 
 import shlex
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from .console import make_console
-from .session import DATE
+from .session import DATE, EXIT_INPUT
 
 DEFAULT_PATH = "certflow-demo.sqlite"
+DOCUMENTS_DIR = "certflow-demo-dokumente"
+WRITTEN_LIST = ".certflow-demo"  # in the documents folder: the files the demo wrote there, one a line
 
 
 def _remove(path: Path) -> None:
@@ -24,12 +40,99 @@ def _remove(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+def _check_documents_dir(folder: Path) -> None:
+    """Refuse (exit 2) a path that is a file, or a non-empty folder the demo did not write."""
+    if folder.exists() and not folder.is_dir():
+        raise click.BadParameter(f"{folder} ist eine Datei, kein Ordner", param_hint="'--documents'")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / WRITTEN_LIST).is_file():
+        click.echo(f"Der Ordner {folder} ist nicht leer und stammt nicht von certflow demo (keine Datei "
+                   f"{WRITTEN_LIST}); bitte einen anderen Ordner mit --documents angeben oder ihn leeren.", err=True)
+        raise SystemExit(EXIT_INPUT)
+
+
+def _clear_documents_dir(folder: Path) -> None:
+    """Delete the PDF files the previous run listed in ``.certflow-demo`` (and the list); nothing else."""
+    listed = folder / WRITTEN_LIST
+    if not listed.is_file():
+        return
+    for name in listed.read_text(encoding="utf-8").splitlines():
+        path = folder / name
+        if name.endswith(".pdf") and Path(name).name == name and path.is_file():  # a PDF in this folder only
+            path.unlink()
+    listed.unlink()
+
+
+@dataclass
+class _Documents:
+    files: dict[str, Path]           # document (job id) -> file written
+    failed: list[tuple[str, str]]    # document -> German message
+    packets: list[str]               # procedure ids
+    profiles: list[str]              # procedure ids (decided)
+    seals: list[str]                 # seal numbers
+
+
+def _write(path: Path, data: bytes) -> None:
+    part = path.with_name(path.name + ".part")
+    part.write_bytes(data)
+    part.replace(path)
+
+
+def _documents(db_path: Path, folder: Path, day, actor: str, signed: dict[str, bytes], progress: bool) -> _Documents:
+    """Write the demo's documents into ``folder``; ``signed`` are the packets the sign-offs rendered."""
+    from ..db import UnitOfWork, make_engine
+    from ..demo_data import DemoClock
+    from ..packet import configured_templates_dir, render_batch
+    from ..services import packet_procedures, seal_numbers
+    from .documents import certificate_job, evidence_dir, packet_job, worker_url
+
+    at = DemoClock.on(day)()
+    engine = make_engine(f"sqlite:///{db_path}")
+    try:
+        url = worker_url(engine)
+        with UnitOfWork(engine, clock=DemoClock.on(day)) as uow:
+            jugendaemter = [j.id for j in uow.jugendaemter.all()]
+            packets = [p for ja in jugendaemter for p in packet_procedures(uow, actor, ja)]
+            decided = [p for ja in jugendaemter for p in packet_procedures(uow, actor, ja, decided=True)]
+            seals = seal_numbers(uow, actor)
+    finally:
+        engine.dispose()
+    evidence, templates = evidence_dir(), configured_templates_dir()
+    jobs = [packet_job(url, actor, p, evidence=evidence, at=at, templates_dir=templates) for p in packets
+            if not signed.get(p)]
+    jobs += [packet_job(url, actor, p, evidence=evidence, at=at, templates_dir=templates, kind="qualitaetsprofil",
+                        job_id=f"{p}-qualitaetsprofil") for p in decided]
+    jobs += [certificate_job(url, actor, n, at=at, templates_dir=templates, job_id=f"{n}-urkunde") for n in seals]
+    _clear_documents_dir(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [f"{p}.pdf" for p in packets if signed.get(p)] + [f"{j.id}.pdf" for j in jobs]
+    (folder / WRITTEN_LIST).write_text("".join(f"{name}\n" for name in sorted(names)), encoding="utf-8")
+    files = {}
+    for p in packets:
+        if signed.get(p):
+            _write(folder / f"{p}.pdf", signed[p])
+            files[p] = folder / f"{p}.pdf"
+    report = render_batch(jobs, folder, workers=2, progress=progress)
+    files.update((item.job_id, item.path) for item in report.ok)
+    return _Documents(files, report.failed, packets, decided, seals)
+
+
 @click.command()
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_PATH,
               show_default=True, help="SQLite-Datei der Demo (wird ersetzt, wenn es sie gibt)")
 @click.option("--today", type=DATE, default=None, help="Stichtag der Demo (JJJJ-MM-TT; sonst heute)")
-def demo(db_path: Path, today) -> None:
-    """Legt eine Demo-Datenbank an: zwei Jugendämter, zwölf Kitas, Verfahren in jedem Zustand."""
+@click.option("--documents", "documents_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              metavar="ORDNER",
+              help=f"Ordner für Auditpakete, Qualitätsprofile und Urkunden (sonst {DOCUMENTS_DIR} neben der "
+                   "Datenbank; wird ersetzt)")
+@click.option("--no-documents", is_flag=True, help="Keine PDF-Dokumente erzeugen (schneller)")
+def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool) -> None:
+    """Legt eine Demo-Datenbank an: zwei Jugendämter, zwölf Kitas, Verfahren in jedem Zustand.
+
+    Dazu die Auditpakete, Qualitätsprofile und Urkunden der Demo als PDF in einem Ordner. Er wird
+    bei jedem Lauf ersetzt: gelöscht werden nur die PDF-Dateien, die die Demo zuvor dort
+    geschrieben hat (Liste in .certflow-demo); ein anderer, nicht leerer Ordner wird abgelehnt
+    (Exit 2). Exit 1, wenn ein Dokument nicht erstellt werden konnte.
+    """
     from ..catalogue.model import Form
     from ..db import UnitOfWork, make_engine, upgrade
     from ..demo_data import ADMIN, DemoClock, build_demo
@@ -41,6 +144,11 @@ def demo(db_path: Path, today) -> None:
     day = today or local_date(utc_now())
     if db_path.parent and not db_path.parent.is_dir():
         raise click.BadParameter(f"Ordner {db_path.parent} gibt es nicht", param_hint="--db")
+    folder = None if no_documents else (documents_dir or db_path.parent / DOCUMENTS_DIR)
+    if folder is not None:
+        if folder.resolve() == db_path.resolve():
+            raise click.BadParameter("der Ordner der Dokumente kann nicht die Datenbank sein", param_hint="--documents")
+        _check_documents_dir(folder)
     _remove(db_path)
     engine = make_engine(f"sqlite:///{db_path}")
     try:
@@ -71,6 +179,14 @@ def demo(db_path: Path, today) -> None:
     by_fz = {row.familienzentrum_id: row for row in rows}
     db = shlex.quote(str(db_path))
     audited = by_fz["fz-kunterbunt"].procedure_id
+    documents = None
+    if folder is not None:
+        documents = _documents(db_path, folder, day, ADMIN, getattr(summary, "packets", None) or {},
+                               progress=sys.stdout.isatty())
+        console.print(f"Dokumente: {len(documents.files)} PDF in {folder} ({len(documents.packets)} Auditpakete, "
+                      f"{len(documents.profiles)} Qualitätsprofile, {len(documents.seals)} Urkunden)", soft_wrap=True)
+        for job_id, message in documents.failed:
+            console.print(f"  Fehler {job_id}: {message}", soft_wrap=True)
     nominated = by_fz["fz-sonnenblume"].procedure_id
     verbund = next(r.familienzentrum_id for r in rows if r.form is Form.VERBUND)
     examples = [
@@ -91,11 +207,19 @@ def demo(db_path: Path, today) -> None:
         ("Austritt aus dem Verbund (kostet das Gütesiegel nicht)",
          f"certflow --db {db} verbund leave {verbund} k03 --as zert-1 --reason 'Trägerwechsel'"),
         ("Prüfprotokoll nachrechnen", f"certflow audit verify --url sqlite:///{db_path}"),
+        ("Alle Auditpakete eines Jugendamts als PDF, parallel (Exit 1, wenn eines scheitert)",
+         f"certflow --db {db} packet --all --jugendamt ja-wiesental -o pakete --as koord-wiesental"),
     ]
+    written = documents.files if documents is not None else {}
+    if audited in written:  # signed off by its auditor in the demo: the file is the packet signed off
+        examples.append(("Ein Auditpaket der Demo mit der bei der Abzeichnung gespeicherten SHA-256 vergleichen",
+                         f"certflow --db {db} packet verify {shlex.quote(str(written[audited]))} --as zert-1"))
     console.print("Zum Ausprobieren:")
     for what, command in examples:
         console.print(f"  # {what}")
         console.print(f"  {command}", soft_wrap=True)
+    if documents is not None and documents.failed:
+        raise SystemExit(1)
 
 
 def _ordered(counts, labels):

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from .console import make_console
+from .default_group import DefaultGroup
 from .session import DATE, KGJ, as_option, reason_option, report, run, with_db
 
 __all__ = ["certificate", "contingent", "history", "overview", "procedure", "verbund"]
@@ -94,8 +95,31 @@ def _simple(name: str, service: str, doc: str) -> None:
 _simple("register", "register", "Die Kita meldet sich bei der Zertifizierungsstelle an.")
 _simple("start", "start_development", "Das Entwicklungsjahr beginnt.")
 _simple("request-changes", "request_changes", "Die Zertifizierungsstelle fordert eine Nachbesserung an.")
-_simple("sign-off", "sign_off", "Der Auditor zeichnet die Begehung ab; danach ist sie eingefroren.")
 _simple("withdraw", "withdraw", "Das Verfahren zurückziehen (Kita-Leitung, Jugendamt oder Administration).")
+
+
+@procedure.command("sign-off")
+@click.argument("procedure_id", metavar="VERFAHREN")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Das abgezeichnete Auditpaket (PDF) hierhin schreiben")
+@as_option
+@reason_option
+@with_db
+def sign_off(ctx, procedure_id, out, actor, reason) -> None:
+    """Der Auditor zeichnet Begehung und Auditpaket ab; danach sind sie eingefroren.
+
+    Das Auditpaket wird dabei erzeugt und seine SHA-256 mit der Abzeichnung gespeichert;
+    certflow packet verify DATEI prüft später, ob eine Datei genau dieses Paket ist.
+    """
+    if out is not None and not out.parent.is_dir():
+        raise click.BadParameter(f"Ordner {out.parent} gibt es nicht", param_hint="-o")
+    result = run(ctx, lambda uow: _services().sign_off(uow, actor, procedure_id, reason))
+    report(result)
+    if out is not None and result.document is not None:
+        part = out.with_name(out.name + ".part")
+        part.write_bytes(result.document)
+        part.replace(out)
+        click.echo(f"Auditpaket {out} geschrieben")
 
 
 def _submission(name: str, service: str, doc: str) -> None:
@@ -176,9 +200,9 @@ def decide(ctx, procedure_id, outcome, actor, reason) -> None:
 # --- certificate --------------------------------------------------------------------------------------------------
 
 
-@click.group("certificate")
+@click.group("certificate", cls=DefaultGroup, default_command="render")
 def certificate() -> None:
-    """Gütesiegel: Re-Zertifizierung eröffnen, Fristen fortschreiben."""
+    """Gütesiegel: Urkunde erzeugen, Re-Zertifizierung eröffnen, Fristen fortschreiben."""
 
 
 @certificate.command("recertify")
@@ -210,12 +234,12 @@ def advance(ctx, actor, reason) -> None:
 @with_db
 def render_certificate_command(ctx, number, out, actor) -> None:
     """Die Urkunde eines Gütesiegels (neueste Laufzeit) als PDF/A-3 erzeugen."""
-    from ..packet import PacketError, render_certificate
+    from ..packet import PacketError, configured_templates_dir, render_certificate
     from ..services.documents import certificate_data
 
     data = run(ctx, lambda uow: certificate_data(uow, actor, number))
     try:
-        result = render_certificate(data, out)
+        result = render_certificate(data, out, configured_templates_dir())
     except PacketError as exc:
         click.echo(f"Fehler: {exc}", err=True)
         raise SystemExit(2) from None

@@ -22,7 +22,7 @@ from .procedures import (
     decide, default_evidence_store, nominate, record_audit, record_verdicts, register, request_changes, resubmit,
     schedule_audit, sign_off, start_development, submit, verdicts_of, withdraw,
 )
-from .queries import HistoryRow, OverviewRow, history, overview
+from .queries import HistoryRow, OverviewRow, history, overview, packet_procedures, seal_numbers
 from .records import add_jugendamt, add_traeger, add_user, create_familienzentrum, import_kitas, list_users
 from .verbund import join, leave
 from .verdicts import VerdictError, VerdictInput, load_verdicts, parse_verdicts
@@ -31,7 +31,8 @@ __all__ = [
     "HistoryRow", "OverviewRow", "Result", "VerdictError", "VerdictInput",
     "add_jugendamt", "add_traeger", "add_user", "advance_certificates", "carry_over", "catalogue_for_key",
     "create_familienzentrum", "decide", "default_evidence_store", "grant", "history", "import_kitas", "join",
-    "leave", "list_users", "load_verdicts", "nominate", "overview", "parse_verdicts", "record_audit", "record_verdicts",
-    "register", "request_changes", "resolve", "resubmit", "return_places", "schedule_audit", "sign_off",
-    "start_development", "start_recertification", "submit", "verdicts_of", "withdraw",
+    "leave", "list_users", "load_verdicts", "nominate", "overview", "packet_procedures", "parse_verdicts",
+    "record_audit", "record_verdicts", "register", "request_changes", "resolve", "resubmit", "return_places",
+    "schedule_audit", "seal_numbers", "sign_off", "start_development", "start_recertification", "submit",
+    "verdicts_of", "withdraw",
 ]

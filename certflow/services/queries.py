@@ -1,6 +1,7 @@
-"""Read use cases: the overview of all Familienzentren and the history of one procedure.
+"""Read use cases: the overview of all Familienzentren, the history of one procedure, and which
+procedures of a Jugendamt have an audit packet (for rendering them all at once).
 
-Both are filtered by the read scopes of :mod:`certflow.lifecycle.access`: a
+All are filtered by the read scopes of :mod:`certflow.lifecycle.access`: a
 Kita lead sees their own Familienzentrum, a coordinator those of their
 Jugendamt, an auditor the procedures assigned to them (and only those
 procedures of the Familienzentrum); certifier and admin see everything.
@@ -15,13 +16,14 @@ from typing import TYPE_CHECKING
 from ..calendar import KindergartenYear
 from ..catalogue.model import Form, ProcedureKind
 from ..db.audit_log import AuditEntry
+from ..errors import InputError, Problem
 from ..lifecycle.access import may_see_familienzentrum, may_see_procedure
 from ..lifecycle.certificate_machine import CERTIFICATE_MACHINE
 from ..lifecycle.deadlines import Deadline, deadlines, next_deadline
 from ..lifecycle.entities import (
-    PROCEDURE_FINAL_STATES, Certificate, CertificateState, Procedure, ProcedureState, User,
+    PROCEDURE_FINAL_STATES, Certificate, CertificateState, Procedure, ProcedureState, Role, User,
 )
-from ..lifecycle.machinery import local_date
+from ..lifecycle.machinery import Refused, local_date
 from ..lifecycle.procedure_machine import EVENT_LABELS, PROCEDURE_MACHINE
 from .actors import resolve
 from .common import LIVE_CERTIFICATE, live_certificate, require_visible, today
@@ -29,7 +31,7 @@ from .common import LIVE_CERTIFICATE, live_certificate, require_visible, today
 if TYPE_CHECKING:
     from ..db.unit_of_work import UnitOfWork
 
-__all__ = ["HistoryRow", "OverviewRow", "history", "overview"]
+__all__ = ["HistoryRow", "OverviewRow", "history", "overview", "packet_procedures", "seal_numbers"]
 
 FORM_LABELS = {Form.EINZEL: "Einzel", Form.VERBUND: "Verbund"}
 KIND_LABELS = {ProcedureKind.ERST: "Erst", ProcedureKind.RE: "Re"}
@@ -203,3 +205,45 @@ def history(uow: UnitOfWork, actor_id: str, procedure_id: str) -> list[HistoryRo
 _SAME_AS_STATE_CHANGE = frozenset({"audit_visit.record", "decision.record"})
 """Entries that repeat a state change (same actor, time and reason): the visit recorded with
 ``record_audit``, the decision with ``certify``/``reject``."""
+
+
+_DECIDED = (ProcedureState.CERTIFIED, ProcedureState.NOT_CERTIFIED)
+
+
+def packet_procedures(uow: UnitOfWork, actor_id: str, jugendamt_id: str, *, decided: bool = False) -> list[str]:
+    """The ids of the procedures of a Jugendamt that have a submitted self-assessment (so an audit
+    packet) and that the actor may see, ordered by Kindergartenjahr and id; with ``decided`` only
+    those the certification body has decided (certified or not).
+
+    An unknown Jugendamt is bad input (:class:`~certflow.errors.InputError`). Scope: certifier and
+    admin get all; a coordinator only the procedures of their own Jugendamt and a Kita lead only those
+    of their own Familienzentrum (asking for another Jugendamt is refused); an auditor only the
+    procedures assigned to them (possibly none).
+    """
+    actor = resolve(uow, actor_id)
+    if uow.jugendaemter.find(jugendamt_id) is None:
+        raise InputError([Problem(jugendamt_id, None, (), "ein Jugendamt mit dieser Kennung gibt es nicht")])
+    familienzentren = {fz.id: fz for fz in uow.familienzentren.all(jugendamt_id)}
+    if (actor.role is Role.COORDINATOR and actor.jugendamt_id != jugendamt_id
+            or actor.role is Role.KITA_LEAD and actor.familienzentrum_id not in familienzentren):
+        raise Refused(f"Kein Zugriff: {actor.name} ({actor.role.label}) darf die Verfahren des Jugendamts "
+                      f"{jugendamt_id} nicht sehen")
+    return [p.id for p in uow.procedures.all()
+            if p.familienzentrum_id in familienzentren
+            and (not decided or ProcedureState(p.state) in _DECIDED)
+            and may_see_procedure(actor, p, familienzentren[p.familienzentrum_id])
+            and uow.submissions.latest_submitted(p.id) is not None]
+
+
+def seal_numbers(uow: UnitOfWork, actor_id: str) -> list[str]:
+    """The number of every seal (each has an Urkunde, see
+    :func:`~certflow.services.documents.certificate_data`) whose Familienzentrum the actor may see, sorted."""
+    actor = resolve(uow, actor_id)
+    procedures: dict[str, list[Procedure]] = {}
+    for p in uow.procedures.all():
+        procedures.setdefault(p.familienzentrum_id, []).append(p)
+    familienzentren = {fz.id: fz for fz in uow.familienzentren.all()}
+    return sorted({c.number for c in uow.certificates.all()
+                   if c.familienzentrum_id in familienzentren
+                   and may_see_familienzentrum(actor, familienzentren[c.familienzentrum_id],
+                                               procedures.get(c.familienzentrum_id, []))})
