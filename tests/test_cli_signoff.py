@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from certflow.cli import cli
 from db_support import db_url, engine, postgres_admin  # noqa: F401
 from test_services_documents import _to_visit
+from test_packet_render import keypair  # noqa: F401
 from test_services_world import world  # noqa: F401
 
 
@@ -84,3 +85,34 @@ def test_sign_off_into_a_missing_folder_is_refused_before_anything_is_frozen(wor
                     "--reason", "fertig", "--db", db_url)
     assert result.exit_code == 2 and "gibt es nicht" in result.output
     assert world.read(lambda uow: uow.audits.signed_off(pid)) is None
+
+
+def test_a_configured_signature_is_appended_and_verify_checks_it(world, db_url, tmp_path, monkeypatch, keypair):
+    pid, _store, _ = _to_visit(world, tmp_path)
+    key, cert = keypair
+    monkeypatch.setenv("CERTFLOW_EVIDENCE_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("CERTFLOW_SIGN_KEY", str(key))
+    monkeypatch.setenv("CERTFLOW_SIGN_CERT", str(tmp_path / "fehlt.pem"))
+    refused = invoke("procedure", "sign-off", pid, "-o", tmp_path / "paket.pdf", "--as", "aud-1", "--reason", "x",
+                     "--db", db_url)
+    assert refused.exit_code == 2 and "CERTFLOW_SIGN_CERT=" in refused.output and "nicht gefunden" in refused.output
+    assert world.read(lambda uow: uow.audits.signed_off(pid)) is None  # checked before anything is frozen
+
+    monkeypatch.setenv("CERTFLOW_SIGN_CERT", str(cert))
+    out = tmp_path / "paket.pdf"
+    signed = invoke("procedure", "sign-off", pid, "-o", out, "--as", "aud-1", "--reason", "fertig", "--db", db_url)
+    assert signed.exit_code == 0, signed.output
+    assert signed.output.endswith(f"Auditpaket {out} geschrieben, digital signiert (PAdES)\n")
+    stored = world.read(lambda uow: uow.audits.packet_sha256(pid))
+    assert hashlib.sha256(out.read_bytes()).hexdigest() != stored  # the file is the packet + its signature
+
+    ok = invoke("packet", "verify", out, "--as", "cert-1", "--trust", cert, "--db", db_url)
+    assert ok.exit_code == 0, ok.output
+    assert "mit digitaler Signatur" in ok.output and "Test-Auditorin" in ok.output
+
+    again = tmp_path / "nochmal.pdf"
+    rendered = invoke("packet", pid, "-o", again, "--as", "cert-1", "--db", db_url)
+    assert rendered.exit_code == 0, rendered.output
+    assert rendered.output.startswith(f"Auditpaket {again}: ") and ", digital signiert (PAdES)\n" in rendered.output
+    assert f"SHA-256: {stored}\n" in rendered.output
+    assert invoke("packet", "verify", again, "--as", "cert-1", "--db", db_url).exit_code == 0

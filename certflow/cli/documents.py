@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from ..packet import BatchJob, BatchReport, CertificateData, PacketData
 
 __all__ = [
-    "certificate_job", "echo_batch", "evidence_dir", "load_certificate", "load_packet", "packet_job", "worker_url",
+    "certificate_job", "configured_signer", "echo_batch", "evidence_dir", "load_certificate", "load_packet",
+    "packet_job", "worker_url",
 ]
 
 
@@ -48,6 +49,21 @@ def evidence_dir() -> str:
     from ..services import default_evidence_store
 
     return str(default_evidence_store().root.resolve())
+
+
+def configured_signer():
+    """The packet signature the certification body configured (``CERTFLOW_SIGN_*``), or ``None``.
+
+    Checked before anything is rendered or signed off: unusable settings are exit 2 with the variable named.
+    """
+    from ..packet import PacketError, signer_from_env
+    from .session import EXIT_INPUT
+
+    try:
+        return signer_from_env()
+    except PacketError as exc:
+        click.echo(f"Fehler: {exc}", err=True)
+        raise SystemExit(EXIT_INPUT) from None
 
 
 # --- in the worker ---------------------------------------------------------------------------------------------
@@ -98,12 +114,13 @@ def load_certificate(url: str, actor_id: str, number: str, at: datetime | None =
 
 def packet_job(url: str, actor_id: str, procedure_id: str, *, evidence: str, kind: str = "packet",
                job_id: str | None = None, at: datetime | None = None,
-               templates_dir: str | None = None) -> BatchJob:
-    """A job rendering the audit packet (or, ``kind="qualitaetsprofil"``, the Qualitätsprofil) of a procedure."""
+               templates_dir: str | None = None, signer: Any = None) -> BatchJob:
+    """A job rendering the audit packet (or, ``kind="qualitaetsprofil"``, the Qualitätsprofil) of a procedure;
+    ``signer`` (packets only) appends the certification body's PAdES signature."""
     from ..packet import BatchJob
 
     return BatchJob(job_id or procedure_id, functools.partial(load_packet, url, actor_id, procedure_id, evidence, at),
-                    kind=kind, templates_dir=templates_dir)
+                    kind=kind, templates_dir=templates_dir, signer=signer if kind == "packet" else None)
 
 
 def certificate_job(url: str, actor_id: str, number: str, *, job_id: str | None = None, at: datetime | None = None,

@@ -13,7 +13,7 @@ import click
 
 from .console import make_console
 from .default_group import DefaultGroup
-from .session import DATE, KGJ, as_option, reason_option, report, run, with_db
+from .session import DATE, EXIT_INPUT, KGJ, as_option, reason_option, report, run, with_db
 
 __all__ = ["certificate", "contingent", "history", "overview", "procedure", "verbund"]
 
@@ -111,15 +111,28 @@ def sign_off(ctx, procedure_id, out, actor, reason) -> None:
     Das Auditpaket wird dabei erzeugt und seine SHA-256 mit der Abzeichnung gespeichert;
     certflow packet verify DATEI prüft später, ob eine Datei genau dieses Paket ist.
     """
+    from .documents import configured_signer
+
     if out is not None and not out.parent.is_dir():
         raise click.BadParameter(f"Ordner {out.parent} gibt es nicht", param_hint="-o")
+    signer = configured_signer() if out is not None else None
     result = run(ctx, lambda uow: _services().sign_off(uow, actor, procedure_id, reason))
     report(result)
     if out is not None and result.document is not None:
+        document, note = result.document, ""
+        if signer is not None:
+            from ..packet import PacketError, sign_pdf
+
+            try:
+                document, note = sign_pdf(document, signer), ", digital signiert (PAdES)"
+            except PacketError as exc:  # the sign-off stands; the packet can be rendered and signed again
+                click.echo(f"Fehler: {exc}; die Abzeichnung ist gespeichert, das Paket bitte mit "
+                           f"certflow packet {procedure_id} -o DATEI erneut erzeugen", err=True)
+                raise SystemExit(EXIT_INPUT) from None
         part = out.with_name(out.name + ".part")
-        part.write_bytes(result.document)
+        part.write_bytes(document)
         part.replace(out)
-        click.echo(f"Auditpaket {out} geschrieben")
+        click.echo(f"Auditpaket {out} geschrieben{note}")
 
 
 def _submission(name: str, service: str, doc: str) -> None:

@@ -18,6 +18,7 @@ import click
 from click.core import ParameterSource
 
 from .default_group import DefaultGroup
+from .documents import configured_signer
 from .session import EXIT_INPUT, as_option, run, with_db
 
 __all__ = ["packet"]
@@ -28,11 +29,11 @@ def _target_file(out: Path) -> None:
         raise click.BadParameter(f"{out} ist ein Ordner; eine Zieldatei angeben", param_hint="'-o'")
 
 
-def _render_or_fail(render, data, out: Path):
+def _render_or_fail(render, data, out: Path, **options):
     from ..packet import PacketError, configured_templates_dir
 
     try:
-        return render(data, out, configured_templates_dir())
+        return render(data, out, configured_templates_dir(), **options)
     except PacketError as exc:
         click.echo(f"Fehler: {exc}", err=True)
         raise SystemExit(EXIT_INPUT) from None
@@ -42,7 +43,7 @@ _BATCH_ONLY = ("jugendamt_id", "workers", "timeout_s", "memory_mb")  # --no-prog
 
 
 def _render_all(ctx: click.Context, jugendamt_id: str, out_dir: Path, actor: str, workers: int, timeout_s: float,
-                memory_mb: int, progress: bool) -> None:
+                memory_mb: int, progress: bool, signer) -> None:
     """``packet --all --jugendamt ID -o DIR``: every packet of the Jugendamt the actor may see, in parallel."""
     import sys
 
@@ -58,7 +59,8 @@ def _render_all(ctx: click.Context, jugendamt_id: str, out_dir: Path, actor: str
                    f"die {actor} sehen darf.")
         return
     evidence, templates = evidence_dir(), configured_templates_dir()
-    jobs = [packet_job(url, actor, procedure_id, evidence=evidence, templates_dir=templates) for procedure_id in ids]
+    jobs = [packet_job(url, actor, procedure_id, evidence=evidence, templates_dir=templates, signer=signer)
+            for procedure_id in ids]
     report = render_batch(jobs, out_dir, workers=workers, timeout_s=timeout_s, memory_mb=memory_mb,
                           progress=progress and sys.stderr.isatty())
     echo_batch(report)
@@ -113,7 +115,7 @@ def render(ctx: click.Context, procedure_id: str | None, out: Path, actor: str, 
             raise click.UsageError("entweder VERFAHREN oder --all angeben, nicht beides")
         if not jugendamt_id:
             raise click.UsageError("--all braucht --jugendamt JUGENDAMT")
-        _render_all(ctx, jugendamt_id, out, actor, workers, timeout_s, memory_mb, progress)
+        _render_all(ctx, jugendamt_id, out, actor, workers, timeout_s, memory_mb, progress, configured_signer())
         return
     for param in ctx.command.params:
         if param.name in _BATCH_ONLY and ctx.get_parameter_source(param.name) is not ParameterSource.DEFAULT:
@@ -121,9 +123,10 @@ def render(ctx: click.Context, procedure_id: str | None, out: Path, actor: str, 
     if procedure_id is None:
         raise click.UsageError("VERFAHREN angeben, oder --all --jugendamt JUGENDAMT")
     _target_file(out)
+    signer = configured_signer()
     data = run(ctx, lambda uow: packet_data(uow, actor, procedure_id))
-    result = _render_or_fail(render_packet, data, out)
-    click.echo(f"Auditpaket {out}: {result.pages} Seiten")
+    result = _render_or_fail(render_packet, data, out, signer=signer)
+    click.echo(f"Auditpaket {out}: {result.pages} Seiten" + (", digital signiert (PAdES)" if result.signed else ""))
     click.echo(f"SHA-256: {result.sha256}")
 
 
@@ -135,9 +138,12 @@ def render(ctx: click.Context, procedure_id: str | None, out: Path, actor: str, 
               help="Das Verfahren (sonst aus dem eingebetteten manifest.json)")
 @click.option("--sha256", "expected", default=None, metavar="HEX",
               help="Statt der Datenbank: mit dieser SHA-256 vergleichen")
+@click.option("--trust", "trust_roots", multiple=True, metavar="ZERTIFIKAT",
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Zertifikat (PEM/DER), dem eine digitale Signatur vertrauen darf (mehrfach möglich)")
 @with_db
 def verify(ctx: click.Context, file: Path, actor: str | None, procedure_id: str | None,
-           expected: str | None) -> None:
+           expected: str | None, trust_roots: tuple[Path, ...]) -> None:
     """Prüfen, ob DATEI das abgezeichnete Auditpaket ist (Exit 0 ja, 1 nein, 2 keine lesbare Datei).
 
     Mit --as liest certflow das Verfahren aus dem eingebetteten manifest.json und vergleicht mit
@@ -164,7 +170,7 @@ def verify(ctx: click.Context, file: Path, actor: str | None, procedure_id: str 
                 click.echo(f"Die Datei ist NICHT abgezeichnet: zum Verfahren {procedure_id} ist keine SHA-256 "
                            "eines abgezeichneten Auditpakets gespeichert.")
                 raise SystemExit(1)
-        result = verify_packet(file, expected)
+        result = verify_packet(file, expected, trust_roots=list(trust_roots))
     except PacketError as exc:
         click.echo(f"Fehler: {exc}", err=True)
         raise SystemExit(EXIT_INPUT) from None

@@ -10,12 +10,25 @@ Signing is not reproducible (the signature carries the signing time), the packet
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from .model import PacketError
 
-__all__ = ["SignerConfig", "load_signer", "sign_pdf"]
+__all__ = ["SIGNING_ENV", "SignerConfig", "load_signer", "sign_pdf", "signer_from_env"]
+
+SIGNING_ENV = {
+    "CERTFLOW_SIGN_KEY": "private key (PEM or DER), with CERTFLOW_SIGN_CERT",
+    "CERTFLOW_SIGN_CERT": "the key's certificate (PEM or DER)",
+    "CERTFLOW_SIGN_PKCS12": "instead of key and certificate: one PKCS#12 file",
+    "CERTFLOW_SIGN_PASSPHRASE_FILE": "a file holding the passphrase of the key or PKCS#12 file",
+    "CERTFLOW_SIGN_CHAIN": "intermediate certificates to embed, separated by the path separator",
+    "CERTFLOW_SIGN_NAME": "the signer's name in the signature",
+    "CERTFLOW_SIGN_LOCATION": "the place in the signature",
+}
+"""The environment variables with which a certification body configures the packet's signature."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +95,38 @@ def sign_pdf(pdf: bytes, config: SignerConfig) -> bytes:
     if not data.startswith(pdf):  # an incremental update never rewrites what was there
         raise PacketError("Signatur: die signierte Datei beginnt nicht mit dem Paket (kein inkrementelles Update)")
     return data
+
+
+def signer_from_env(environ: Mapping[str, str] | None = None) -> SignerConfig | None:
+    """The signature the certification body configured (``CERTFLOW_SIGN_*``, see :data:`SIGNING_ENV`), or ``None``.
+
+    The passphrase is read from a file, never from the environment itself. Unusable settings are a
+    German :class:`PacketError` naming the variable; whether the key can be read is checked here too,
+    so a command fails before it renders anything.
+    """
+    env = os.environ if environ is None else environ
+
+    def path(name: str) -> Path | None:
+        value = env.get(name, "").strip()
+        if not value:
+            return None
+        if not Path(value).is_file():
+            raise PacketError(f"Signatur: {name}={value}: Datei nicht gefunden")
+        return Path(value)
+
+    key, cert, p12 = path("CERTFLOW_SIGN_KEY"), path("CERTFLOW_SIGN_CERT"), path("CERTFLOW_SIGN_PKCS12")
+    if key is None and cert is None and p12 is None:
+        return None
+    if p12 is None and (key is None or cert is None):
+        missing = "CERTFLOW_SIGN_CERT" if cert is None else "CERTFLOW_SIGN_KEY"
+        raise PacketError(f"Signatur: {missing} fehlt (Schlüssel und Zertifikat gehören zusammen)")
+    if p12 is not None and (key is not None or cert is not None):
+        raise PacketError("Signatur: entweder CERTFLOW_SIGN_KEY und CERTFLOW_SIGN_CERT oder CERTFLOW_SIGN_PKCS12")
+    secret = path("CERTFLOW_SIGN_PASSPHRASE_FILE")
+    chain = tuple(Path(p) for p in env.get("CERTFLOW_SIGN_CHAIN", "").split(os.pathsep) if p.strip())
+    config = SignerConfig(key_path=key, cert_path=cert, pkcs12_path=p12,
+                          passphrase=secret.read_bytes().rstrip(b"\r\n") if secret else None, chain_paths=chain,
+                          name=env.get("CERTFLOW_SIGN_NAME") or None,
+                          location=env.get("CERTFLOW_SIGN_LOCATION") or None)
+    load_signer(config)  # fail now, not after rendering
+    return config
