@@ -138,6 +138,8 @@ class DemoSummary:
 
 
 Step = Callable[[UnitOfWork], None]
+Progress = Callable[[int, int, str], None]
+"""Called after each step: (steps done, steps in all, the step's label, e.g. the procedure's name)."""
 
 
 def _at(day: date, hour: int = 10, minute: int = 0) -> datetime:
@@ -170,11 +172,14 @@ class _Plan:
             self.add(when, label, step)
             previous = when
 
-    def run(self, engine: Engine, clock: DemoClock) -> None:
-        for when, _, _, step in sorted(self.steps, key=lambda s: (s[0], s[1])):
+    def run(self, engine: Engine, clock: DemoClock, progress: Progress | None = None) -> None:
+        steps = sorted(self.steps, key=lambda s: (s[0], s[1]))
+        for done, (when, _, label, step) in enumerate(steps, 1):
             clock.at = when
             with UnitOfWork(engine, clock=clock) as uow:
                 step(uow)
+            if progress is not None:
+                progress(done, len(steps), label)
 
 
 def _assessment(uow: UnitOfWork, procedure_id: str, passing: bool = True) -> Assessment:
@@ -413,13 +418,16 @@ def _setup(plan: _Plan, start: date) -> None:
     plan.add(when + timedelta(hours=1), "setup", centres)
 
 
-def build_demo(engine: Engine, today: date) -> DemoSummary:
-    """Fill the migrated, empty database behind ``engine`` with the demo world as of ``today``."""
+def build_demo(engine: Engine, today: date, progress: Progress | None = None) -> DemoSummary:
+    """Fill the migrated, empty database behind ``engine`` with the demo world as of ``today``.
+
+    It takes a while (each sign-off renders its audit packet): ``progress`` is told after every step.
+    """
     plan, kgj, nomination, _ = _plan(today)
     first = min(when for when, *_ in plan.steps)
     _setup(plan, (first - timedelta(days=30)).date())
     clock = DemoClock.on(today)
-    plan.run(engine, clock)
+    plan.run(engine, clock, progress)
     clock.at = DemoClock.on(today).at
     summary = DemoSummary(today=today, nomination_kgj=nomination, warnings=plan.warnings, packets=plan.packets)
     with UnitOfWork(engine, clock=clock) as uow:

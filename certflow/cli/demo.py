@@ -116,6 +116,32 @@ def _documents(db_path: Path, folder: Path, day, actor: str, signed: dict[str, b
     return _Documents(files, report.failed, packets, decided, seals)
 
 
+class _BuildProgress:
+    """A progress bar on stderr while the demo world is built (a terminal only; quiet in tests and pipes)."""
+
+    def __init__(self, enabled: bool):
+        self._bar = self._task = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+
+    def __enter__(self):
+        if self._bar is not None:
+            self._bar.start()
+            self._task = self._bar.add_task("Demo aufbauen", total=None)
+        return self if self._bar is not None else None
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        self._bar.update(self._task, completed=done, total=total, description=f"Demo aufbauen: {label}")
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
 @click.command()
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_PATH,
               show_default=True, help="SQLite-Datei der Demo (wird ersetzt, wenn es sie gibt)")
@@ -153,7 +179,8 @@ def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool) -
     engine = make_engine(f"sqlite:///{db_path}")
     try:
         upgrade(engine)
-        summary = build_demo(engine, day)
+        with _BuildProgress(enabled=sys.stdout.isatty()) as progress:
+            summary = build_demo(engine, day, progress)
         with UnitOfWork(engine, clock=DemoClock.on(day)) as uow:
             rows = overview(uow, ADMIN, day)
         planned = replan(engine, DemoClock.on(day)()).planned  # fill the reminder table as of that day
