@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -293,21 +293,20 @@ def verdicts_of(uow: UnitOfWork, actor_id: str, procedure_id: str) -> list[Verdi
     return uow.audits.verdicts(procedure_id)
 
 
-def _render_packet(data) -> bytes:
+def _render_packet(data: PacketData) -> bytes:
     from ..packet.render import configured_templates_dir, packet_pdf
 
     return packet_pdf(data, configured_templates_dir())[0]
 
 
 def sign_off(uow: UnitOfWork, actor_id: str, procedure_id: str, reason: str, *,
-             render: Callable[[PacketData], bytes] | None = None,
              evidence_store: EvidenceStore | None = None) -> Result:
     """The visit's auditor signs the visit, its verdicts and the audit packet off; from now on they are frozen.
 
     The packet is rendered as it stands at this moment (:func:`.documents.signing_packet_data`) and
-    its SHA-256 is stored with the sign-off; ``Result.document`` holds its bytes. ``render`` turns
-    the packet's data into PDF bytes (default: the shipped or ``CERTFLOW_TEMPLATES_DIR`` templates);
-    ``evidence_store`` defaults to :func:`default_evidence_store`.
+    its SHA-256 is stored with the sign-off; ``Result.document`` holds its bytes. The templates are
+    the shipped ones or ``CERTFLOW_TEMPLATES_DIR``'s, as for every later render; ``evidence_store``
+    defaults to :func:`default_evidence_store`.
     """
     from ..packet.model import PacketError
     from .documents import signing_packet_data
@@ -320,7 +319,7 @@ def sign_off(uow: UnitOfWork, actor_id: str, procedure_id: str, reason: str, *,
     at = uow.now()
     try:
         data = signing_packet_data(uow, actor, procedure, fz, at, reason, evidence_store)
-        pdf = (render or _render_packet)(data)
+        pdf = _render_packet(data)
     except PacketError as exc:
         raise Refused(f"Das Auditpaket zum Verfahren {procedure.id} lässt sich nicht erzeugen: {exc}; "
                       "die Begehung ist nicht abgezeichnet") from exc
