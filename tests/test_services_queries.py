@@ -11,6 +11,8 @@ from certflow import services
 from certflow.db import UnitOfWork, make_engine
 from certflow.errors import InputError
 from certflow.lifecycle import Refused
+from db_support import db_url, engine, postgres_admin  # noqa: F401
+from test_services_world import world  # noqa: F401
 
 WIESENTAL = ["V-2020-001", "V-2024-001", "V-2025-005", "V-2025-007"]
 HELLBACH = ["V-2020-002", "V-2022-001", "V-2024-002", "V-2025-004", "V-2025-006"]
@@ -79,3 +81,25 @@ def test_packet_procedures_of_an_unknown_jugendamt_is_bad_input(read):
 ])
 def test_seal_numbers_are_scoped(read, user, expected):
     assert read(services.seal_numbers, user) == expected
+
+
+def test_packet_procedures_on_both_databases(world):
+    """The same scopes through the world fixture, which runs on SQLite and PostgreSQL."""
+    from certflow.services import packet_procedures
+
+    submitted = world.nominate()
+    world.to_development(submitted)
+    world.submit(submitted)
+    draft = world.nominate("fz-v")  # nominated, nothing submitted: no packet
+
+    def ids(user, jugendamt="ja-a", **kw):
+        return world.read(lambda uow: packet_procedures(uow, user, jugendamt, **kw))
+
+    assert draft != submitted
+    assert ids("cert-1") == ids("coord-a") == ids("lead-1") == [submitted]
+    assert ids("lead-v") == [] and ids("aud-1") == []  # not theirs / not assigned yet
+    assert ids("cert-1", decided=True) == []
+    with pytest.raises(Refused, match="Kein Zugriff"):
+        ids("coord-b")
+    with pytest.raises(InputError):
+        ids("cert-1", "ja-x")
