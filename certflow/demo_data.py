@@ -23,10 +23,12 @@ What it makes, relative to ``today`` (KGJ = the Kindergartenjahr of ``today``):
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -197,6 +199,27 @@ def _assessment(uow: UnitOfWork, procedure_id: str, passing: bool = True) -> Ass
     return spoiled.model_copy(update={"answers": answers})
 
 
+def _submit_with_files(uow: UnitOfWork, lead: str, procedure_id: str, assessment: Assessment,
+                       reason: str) -> services.Result:
+    """Submit with a small generated file per evidence record, stored in the evidence store
+    (``CERTFLOW_EVIDENCE_DIR``, else ``./certflow-evidence``); every tenth record has no file
+    (shown on paper at the visit), as happens."""
+    from .packet.sample import evidence_files
+
+    catalogue = services.catalogue_for_key(uow.procedures.get(procedure_id).catalogue_key)
+    assessment, files = evidence_files(catalogue, assessment)
+    records = [ev.model_copy(update={"file": None, "sha256": None}) if i % 10 == 9 else ev
+               for i, ev in enumerate(assessment.evidence)]
+    with tempfile.TemporaryDirectory(prefix="certflow-demo-") as folder:
+        for record, file in zip(records, files, strict=True):
+            if record.file:
+                target = Path(folder, record.file)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(file.read())
+        return services.submit(uow, lead, procedure_id, assessment.model_copy(update={"evidence": records}),
+                               reason, evidence_dir=folder)
+
+
 def _verdicts(uow: UnitOfWork, procedure_id: str, passing: bool) -> dict[str, VerdictInput]:
     catalogue = services.catalogue_for_key(uow.procedures.get(procedure_id).catalogue_key)
     ids = [crit.id for _, profile, crit in catalogue.all_criteria() if profile is None][:6]
@@ -249,7 +272,7 @@ class _Cycle:
             uow, self.fz.lead, p, "Entwicklungsjahr beginnt"))
 
     def submit(self, day: date, passing: bool = True) -> _Cycle:
-        return self.then(day, lambda uow, p: services.submit(
+        return self.then(day, lambda uow, p: _submit_with_files(
             uow, self.fz.lead, p, _assessment(uow, p, passing), "Selbstbewertung fertiggestellt"))
 
     def request_changes(self, day: date) -> _Cycle:

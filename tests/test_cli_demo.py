@@ -98,3 +98,18 @@ def test_the_demo_refuses_a_file_as_documents_folder(tmp_path):
     assert result.exit_code == 2
     assert "datei" in result.output and "is a file" in result.output
     assert not (tmp_path / "demo.sqlite").exists()
+
+
+def test_the_demos_packets_embed_their_evidence_and_list_what_came_on_paper(demo_db):
+    """The demo stores a small file per evidence record (every tenth was shown on paper, without a file)."""
+    import json
+
+    reader = PdfReader(demo_db.documents / "V-2025-007.pdf")
+    manifest = json.loads(reader.attachments["manifest.json"][0])
+    statuses = [e["status"] for e in manifest["evidence"]]
+    assert set(statuses) == {"attached", "no_file"}
+    assert statuses.count("no_file") == len(statuses) // 10
+    embedded = {e["attachment"] for e in manifest["evidence"] if e["status"] == "attached"}
+    assert set(reader.attachments) == embedded | {"manifest.json"}
+    stored = {p.name for p in (demo_db.folder / "certflow-evidence").rglob("*") if p.is_file()}
+    assert {e["sha256"] for e in manifest["evidence"] if e["status"] == "attached"} <= stored

@@ -43,7 +43,8 @@ from .model import (
     TimelineEntry,
 )
 
-__all__ = ["einzel_packet", "sample_certificate", "sample_packet", "tiny_pdf", "tiny_png", "verbund_packet"]
+__all__ = ["einzel_packet", "evidence_files", "sample_certificate", "sample_packet", "tiny_pdf", "tiny_png",
+           "verbund_packet"]
 
 BERLIN = ZoneInfo("Europe/Berlin")
 JUGENDAMT = "Jugendamt der Stadt Musterstadt"
@@ -96,7 +97,7 @@ def _catalogue_and_scorer() -> tuple[Catalogue, Scorer]:
     return cat, Scorer(cat)
 
 
-def _with_evidence_files(cat: Catalogue, a: Assessment) -> tuple[Assessment, tuple[EvidenceFile, ...]]:
+def evidence_files(cat: Catalogue, a: Assessment) -> tuple[Assessment, tuple[EvidenceFile, ...]]:
     """Make a small file for every evidence record and record its real name and SHA-256 in the assessment."""
     files, records = [], []
     for ev in a.evidence:
@@ -201,7 +202,7 @@ def sample_packet(form: str = "einzel", members: int = 5, index: int = 0) -> Pac
         zuschuss, lead = kitas[0].name, "Jonas Hoffmann (Leitung Zuschussempfänger)"
     else:
         raise ValueError(f"form must be 'einzel' or 'verbund', not {form!r}")
-    assessment, evidence = _with_evidence_files(cat, assessment)
+    assessment, evidence = evidence_files(cat, assessment)
     report = scorer.score(assessment, assessment.period)
     period = assessment.period
     auditor = "Dr. Miriam Beispiel"
