@@ -71,17 +71,11 @@ class _Documents:
     seals: list[str]                 # seal numbers
 
 
-def _write(path: Path, data: bytes) -> None:
-    part = path.with_name(path.name + ".part")
-    part.write_bytes(data)
-    part.replace(path)
-
-
 def _documents(db_path: Path, folder: Path, day, actor: str, signed: dict[str, bytes], progress: bool) -> _Documents:
     """Write the demo's documents into ``folder``; ``signed`` are the packets the sign-offs rendered."""
     from ..db import UnitOfWork, make_engine
     from ..demo_data import DemoClock
-    from ..packet import configured_templates_dir, render_batch
+    from ..packet import configured_templates_dir, render_batch, write_pdf
     from ..services import packet_procedures, seal_numbers
     from .documents import certificate_job, evidence_dir, packet_job, worker_url
 
@@ -109,7 +103,7 @@ def _documents(db_path: Path, folder: Path, day, actor: str, signed: dict[str, b
     files = {}
     for p in packets:
         if signed.get(p):
-            _write(folder / f"{p}.pdf", signed[p])
+            write_pdf(folder / f"{p}.pdf", signed[p])
             files[p] = folder / f"{p}.pdf"
     report = render_batch(jobs, folder, workers=2, progress=progress)
     files.update((item.job_id, item.path) for item in report.ok)
@@ -208,7 +202,7 @@ def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool) -
     audited = by_fz["fz-kunterbunt"].procedure_id
     documents = None
     if folder is not None:
-        documents = _documents(db_path, folder, day, ADMIN, getattr(summary, "packets", None) or {},
+        documents = _documents(db_path, folder, day, ADMIN, summary.packets,
                                progress=sys.stdout.isatty())
         console.print(f"Dokumente: {len(documents.files)} PDF in {folder} ({len(documents.packets)} Auditpakete, "
                       f"{len(documents.profiles)} Qualitätsprofile, {len(documents.seals)} Urkunden)", soft_wrap=True)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "certificate_job", "configured_signer", "echo_batch", "evidence_dir", "load_certificate", "load_packet",
-    "packet_job", "worker_url",
+    "packet_job", "render_or_exit", "target_file", "worker_url",
 ]
 
 
@@ -49,6 +49,24 @@ def evidence_dir() -> str:
     from ..services import default_evidence_store
 
     return str(default_evidence_store().root.resolve())
+
+
+def target_file(out: Path) -> None:
+    """Refuse (exit 2) an ``-o`` that is a folder where one file is meant."""
+    if out.is_dir():
+        raise click.BadParameter(f"{out} ist ein Ordner; eine Zieldatei angeben", param_hint="'-o'")
+
+
+def render_or_exit(render: Callable[..., Any], data: Any, out: Path, **options: Any) -> Any:
+    """``render(data, out, <configured templates>, **options)`` in this process; a PacketError is exit 2."""
+    from ..packet import PacketError, configured_templates_dir
+    from .session import EXIT_INPUT
+
+    try:
+        return render(data, out, configured_templates_dir(), **options)
+    except PacketError as exc:
+        click.echo(f"Fehler: {exc}", err=True)
+        raise SystemExit(EXIT_INPUT) from None
 
 
 def configured_signer():

@@ -119,20 +119,15 @@ def sign_off(ctx, procedure_id, out, actor, reason) -> None:
     result = run(ctx, lambda uow: _services().sign_off(uow, actor, procedure_id, reason))
     report(result)
     if out is not None and result.document is not None:
-        document, note = result.document, ""
-        if signer is not None:
-            from ..packet import PacketError, sign_pdf
+        from ..packet import PacketError, write_pdf
 
-            try:
-                document, note = sign_pdf(document, signer), ", digital signiert (PAdES)"
-            except PacketError as exc:  # the sign-off stands; the packet can be rendered and signed again
-                click.echo(f"Fehler: {exc}; die Abzeichnung ist gespeichert, das Paket bitte mit "
-                           f"certflow packet {procedure_id} -o DATEI erneut erzeugen", err=True)
-                raise SystemExit(EXIT_INPUT) from None
-        part = out.with_name(out.name + ".part")
-        part.write_bytes(document)
-        part.replace(out)
-        click.echo(f"Auditpaket {out} geschrieben{note}")
+        try:
+            written = write_pdf(out, result.document, signer=signer)
+        except PacketError as exc:  # the sign-off stands; the packet can be rendered and signed again
+            click.echo(f"Fehler: {exc}; die Abzeichnung ist gespeichert, das Paket bitte mit "
+                       f"certflow packet {procedure_id} -o DATEI erneut erzeugen", err=True)
+            raise SystemExit(EXIT_INPUT) from None
+        click.echo(f"Auditpaket {out} geschrieben" + (", digital signiert (PAdES)" if written.signed else ""))
 
 
 def _submission(name: str, service: str, doc: str) -> None:
@@ -247,15 +242,12 @@ def advance(ctx, actor, reason) -> None:
 @with_db
 def render_certificate_command(ctx, number, out, actor) -> None:
     """Die Urkunde eines Gütesiegels (neueste Laufzeit) als PDF/A-3 erzeugen."""
-    from ..packet import PacketError, configured_templates_dir, render_certificate
+    from ..packet import render_certificate
     from ..services.documents import certificate_data
+    from .documents import render_or_exit
 
     data = run(ctx, lambda uow: certificate_data(uow, actor, number))
-    try:
-        result = render_certificate(data, out, configured_templates_dir())
-    except PacketError as exc:
-        click.echo(f"Fehler: {exc}", err=True)
-        raise SystemExit(2) from None
+    result = render_or_exit(render_certificate, data, out)
     click.echo(f"Urkunde {out}: {result.pages} Seite(n)")
     click.echo(f"SHA-256: {result.sha256}")
 

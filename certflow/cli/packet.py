@@ -18,25 +18,10 @@ import click
 from click.core import ParameterSource
 
 from .default_group import DefaultGroup
-from .documents import configured_signer
+from .documents import configured_signer, render_or_exit, target_file
 from .session import EXIT_INPUT, as_option, run, with_db
 
 __all__ = ["packet"]
-
-
-def _target_file(out: Path) -> None:
-    if out.is_dir():
-        raise click.BadParameter(f"{out} ist ein Ordner; eine Zieldatei angeben", param_hint="'-o'")
-
-
-def _render_or_fail(render, data, out: Path, **options):
-    from ..packet import PacketError, configured_templates_dir
-
-    try:
-        return render(data, out, configured_templates_dir(), **options)
-    except PacketError as exc:
-        click.echo(f"Fehler: {exc}", err=True)
-        raise SystemExit(EXIT_INPUT) from None
 
 
 _BATCH_ONLY = ("jugendamt_id", "workers", "timeout_s", "memory_mb")  # --no-progress is harmless alone
@@ -122,10 +107,10 @@ def render(ctx: click.Context, procedure_id: str | None, out: Path, actor: str, 
             raise click.UsageError(f"{param.get_error_hint(ctx)} nur mit --all")
     if procedure_id is None:
         raise click.UsageError("VERFAHREN angeben, oder --all --jugendamt JUGENDAMT")
-    _target_file(out)
+    target_file(out)
     signer = configured_signer()
     data = run(ctx, lambda uow: packet_data(uow, actor, procedure_id))
-    result = _render_or_fail(render_packet, data, out, signer=signer)
+    result = render_or_exit(render_packet, data, out, signer=signer)
     click.echo(f"Auditpaket {out}: {result.pages} Seiten" + (", digital signiert (PAdES)" if result.signed else ""))
     click.echo(f"SHA-256: {result.sha256}")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .packet import _render_or_fail, _target_file
+from .documents import render_or_exit, target_file
 from .session import as_option, run, with_db
 
 __all__ = ["qualitaetsprofil"]
@@ -28,8 +28,8 @@ def qualitaetsprofil(ctx: click.Context, procedure_id: str, out: Path, actor: st
     from ..packet import render_qualitaetsprofil
     from ..services.documents import packet_data
 
-    _target_file(out)
+    target_file(out)
     data = run(ctx, lambda uow: packet_data(uow, actor, procedure_id))
-    result = _render_or_fail(render_qualitaetsprofil, data, out)
+    result = render_or_exit(render_qualitaetsprofil, data, out)
     click.echo(f"Qualitätsprofil {out}: {result.pages} {'Seite' if result.pages == 1 else 'Seiten'}")
     click.echo(f"SHA-256: {result.sha256}")

@@ -32,6 +32,7 @@ from .render import (
     render_certificate,
     render_packet,
     render_qualitaetsprofil,
+    write_pdf,
 )
 from .sign import SignerConfig, sign_pdf, signer_from_env
 from .verify import VerifyResult, packet_sha256, read_attachments, read_manifest, verify_packet
@@ -44,5 +45,5 @@ __all__ = [
     "SignerConfig", "TimelineEntry", "VerifyResult",
     "certificate_html", "configured_templates_dir", "manifest", "packet_html", "packet_pdf", "packet_sha256", "qualitaetsprofil_html", "read_attachments",
     "read_manifest", "render_batch", "render_certificate", "render_packet", "render_qualitaetsprofil",
-    "sign_pdf", "signer_from_env", "verify_packet",
+    "sign_pdf", "signer_from_env", "verify_packet", "write_pdf",
 ]

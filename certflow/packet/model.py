@@ -162,7 +162,7 @@ class EvidenceFile:
     items: tuple[str, ...] = ()
     path: Path | None = None
     content: bytes | None = field(default=None, repr=False)
-    status: str = "attached"
+    status: str = ATTACHED
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "items", tuple(self.items))

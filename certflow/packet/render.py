@@ -36,8 +36,9 @@ from .chart import score_chart
 from .model import CertificateData, PacketData, PacketError
 from .view import MANIFEST_NAME, manifest_bytes, packet_view
 
-__all__ = ["PDF_VARIANT", "TEMPLATES_ENV", "RenderResult", "certificate_html", "configured_templates_dir", "packet_pdf", "environment", "html_to_pdf", "packet_html",
-           "qualitaetsprofil_html", "render_certificate", "render_packet", "render_qualitaetsprofil"]
+__all__ = ["PDF_VARIANT", "TEMPLATES_ENV", "RenderResult", "certificate_html", "configured_templates_dir",
+           "environment", "html_to_pdf", "packet_html", "packet_pdf", "qualitaetsprofil_html", "render_certificate",
+           "render_packet", "render_qualitaetsprofil", "write_pdf"]
 
 PDF_VARIANT = "pdf/a-3u"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -222,7 +223,11 @@ def _stamp_meta(html: str, day: date) -> str:
     return html.replace("<head>", "<head>" + meta, 1)
 
 
-def _write(out_path: str | Path, pdf: bytes, pages: int, signer=None) -> RenderResult:
+def write_pdf(out_path: str | Path, pdf: bytes, pages: int = 0, signer=None) -> RenderResult:
+    """Write ``pdf`` to ``out_path`` atomically (``.part``, then rename), with a PAdES signature if ``signer``.
+
+    ``RenderResult.sha256`` is the hash of ``pdf`` itself (what the sign-off stores), ``file_sha256`` the file's.
+    """
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(pdf).hexdigest()
@@ -271,7 +276,7 @@ def render_packet(data: PacketData, out_path: str | Path, templates_dir: str | P
                   signer=None, variant: str = PDF_VARIANT) -> RenderResult:
     """Render the audit packet to ``out_path``; ``signer`` (a :class:`~.sign.SignerConfig`) adds a PAdES signature."""
     pdf, pages = packet_pdf(data, templates_dir, variant)
-    return _write(out_path, pdf, pages, signer)
+    return write_pdf(out_path, pdf, pages, signer)
 
 
 def render_qualitaetsprofil(data: PacketData, out_path: str | Path, templates_dir: str | Path | None = None,
@@ -280,7 +285,7 @@ def render_qualitaetsprofil(data: PacketData, out_path: str | Path, templates_di
     html = _stamp_meta(qualitaetsprofil_html(data, templates_dir), data.document_date)
     pdf, pages = html_to_pdf(html, day=data.document_date, identifier=f"qualitaetsprofil/{data.procedure.id}",
                              variant=variant)
-    return _write(out_path, pdf, pages)
+    return write_pdf(out_path, pdf, pages)
 
 
 def render_certificate(data: CertificateData, out_path: str | Path, templates_dir: str | Path | None = None,
@@ -289,4 +294,4 @@ def render_certificate(data: CertificateData, out_path: str | Path, templates_di
     html = _stamp_meta(certificate_html(data, templates_dir), data.issued_on)
     pdf, pages = html_to_pdf(html, day=data.issued_on, identifier=f"urkunde/{data.certificate_number}",
                              variant=variant)
-    return _write(out_path, pdf, pages)
+    return write_pdf(out_path, pdf, pages)

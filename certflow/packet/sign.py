@@ -17,18 +17,7 @@ from pathlib import Path
 
 from .model import PacketError
 
-__all__ = ["SIGNING_ENV", "SignerConfig", "load_signer", "sign_pdf", "signer_from_env"]
-
-SIGNING_ENV = {
-    "CERTFLOW_SIGN_KEY": "private key (PEM or DER), with CERTFLOW_SIGN_CERT",
-    "CERTFLOW_SIGN_CERT": "the key's certificate (PEM or DER)",
-    "CERTFLOW_SIGN_PKCS12": "instead of key and certificate: one PKCS#12 file",
-    "CERTFLOW_SIGN_PASSPHRASE_FILE": "a file holding the passphrase of the key or PKCS#12 file",
-    "CERTFLOW_SIGN_CHAIN": "intermediate certificates to embed, separated by the path separator",
-    "CERTFLOW_SIGN_NAME": "the signer's name in the signature",
-    "CERTFLOW_SIGN_LOCATION": "the place in the signature",
-}
-"""The environment variables with which a certification body configures the packet's signature."""
+__all__ = ["SignerConfig", "load_signer", "sign_pdf", "signer_from_env"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +87,7 @@ def sign_pdf(pdf: bytes, config: SignerConfig) -> bytes:
 
 
 def signer_from_env(environ: Mapping[str, str] | None = None) -> SignerConfig | None:
-    """The signature the certification body configured (``CERTFLOW_SIGN_*``, see :data:`SIGNING_ENV`), or ``None``.
+    """The signature the certification body configured (``CERTFLOW_SIGN_*``, see docs/packet.md), or ``None``.
 
     The passphrase is read from a file, never from the environment itself. Unusable settings are a
     German :class:`PacketError` naming the variable; whether the key can be read is checked here too,

@@ -44,7 +44,7 @@ from ..packet.model import (
 from ..scoring import Scorer
 from .actors import resolve
 from .common import catalogue_for_key, require_visible, today
-from .queries import history
+from .queries import SIGN_OFF_LABEL, history
 
 if TYPE_CHECKING:
     from ..db.unit_of_work import UnitOfWork
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 __all__ = ["certificate_data", "packet_data", "signing_packet_data", "stored_packet_sha256"]
 
 SIGN_OFF_ACTION = "audit_visit.sign_off"
-SIGN_OFF_LABEL = "Begehung abgezeichnet"
 
 _VERDICTS = {Status.ERFUELLT: CONFIRMED, Status.NICHT_ERFUELLT: NOT_CONFIRMED}
 

@@ -125,6 +125,9 @@ class HistoryRow:
     reason: str
 
 
+SIGN_OFF_LABEL = "Begehung abgezeichnet"
+"""How the history names the auditor's sign-off (the signed packet's last timeline entry uses it too)."""
+
 _OPENING = {"nominate": "Nominiert", "open_recertification": "Re-Zertifizierung eröffnet",
             "open_restructuring": "Neue Zertifizierung als Verbund eröffnet"}
 _VERDICTS = {"erfuellt": "erfüllt", "nicht_erfuellt": "nicht erfüllt", "offen": "offen"}
@@ -150,7 +153,7 @@ def _what(entry: AuditEntry) -> str:
                 "evidence": f"Belege zu Revision {revision} gespeichert ({len(payload.get('files', []))})",
                 }.get(event, entry.action)
     if kind == "audit_visit":
-        return {"record": "Begehung erfasst", "sign_off": "Begehung abgezeichnet"}.get(event, entry.action)
+        return {"record": "Begehung erfasst", "sign_off": SIGN_OFF_LABEL}.get(event, entry.action)
     if kind == "audit_verdict":
         verdict = payload.get("verdict")
         if isinstance(verdict, list):
