@@ -17,6 +17,7 @@ SHIPPED = {
 setup(
     packages=find_packages(include=["certflow", "certflow.*"]) + list(SHIPPED),
     package_dir=SHIPPED,
-    package_data={**{name: ["**/*"] for name in SHIPPED}, "certflow.migrations": ["script.py.mako"]},
+    package_data={**{name: ["**/*"] for name in SHIPPED}, "certflow.migrations": ["script.py.mako"],
+                  "certflow.web": ["static/*"]},
     include_package_data=True,
 )

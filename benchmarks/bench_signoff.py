@@ -4,7 +4,7 @@ On a copy of the demo database (SQLite) per run, the auditor of the scheduled vi
 records it and signs it off. Measured, medians of ``--runs``:
   - ``packet_data`` alone: reading the procedure and scoring it (no PDF);
   - ``packet_pdf`` alone on that data: WeasyPrint, PDF/A, attachments (the packet as rendered);
-  - the whole sign-off use case (read, render, hash, write, commit);
+  - the whole sign-off use case (read, render in a worker process, hash, check again, write, commit);
 and the ratio sign-off / render alone: how much of the sign-off is the packet.
 
     python benchmarks/bench_signoff.py [--runs 5] [--json results.json]
@@ -29,6 +29,8 @@ from certflow.db import UnitOfWork, make_engine, upgrade
 from certflow.demo_data import DemoClock, build_demo
 from certflow.packet import packet_pdf
 from certflow.services.documents import packet_data
+from certflow.services.runner import Application
+from certflow.settings import Settings
 
 DAY = date(2026, 3, 10)
 FZ = "fz-rheinwiese"
@@ -56,7 +58,8 @@ def main() -> None:
         engine = make_engine(f"sqlite:///{base}")
         upgrade(engine)
         started = time.perf_counter()
-        build_demo(engine, DAY)
+        settings = Settings(evidence_dir=Path(tmp, "belege"))
+        build_demo(engine, DAY, settings=settings)
         console.print(f"Demo-Datenbank aufgebaut in {time.perf_counter() - started:.1f} s")
         pid, auditor, visit = _procedure(engine)
         engine.dispose()
@@ -67,14 +70,14 @@ def main() -> None:
             shutil.copy(base, copy)
             engine = make_engine(f"sqlite:///{copy}")
             _record(engine, pid, auditor, visit)
-            with UnitOfWork(engine, clock=DemoClock.on(visit)) as uow:
+            app = Application(settings, engine=engine, clock=DemoClock.on(visit), after_commit=(), check_schema=False)
+            with app.unit_of_work() as uow:
                 t0 = time.perf_counter()
-                data = packet_data(uow, auditor, pid)
+                data = packet_data(uow, auditor, pid, evidence_store=app.evidence_store())
                 t1 = time.perf_counter()
             _pdf, pages = packet_pdf(data)
             t2 = time.perf_counter()
-            with UnitOfWork(engine, clock=DemoClock.on(visit)) as uow:
-                services.sign_off(uow, auditor, pid, "Bericht fertig")
+            services.sign_off(app, auditor, pid, "Bericht fertig")
             t3 = time.perf_counter()
             engine.dispose()
             if run:

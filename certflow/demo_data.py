@@ -38,10 +38,13 @@ from .calendar import KindergartenYear, recertification_opens
 from .catalogue.model import Variant
 from .db import UnitOfWork
 from .db.audit_log import count as audit_count
+from .evidence_store import EvidenceStore
 from .lifecycle.entities import Jugendamt, Outcome, Role, Traeger, User
 from .lifecycle.machinery import BERLIN
 from .samples import satisfying_assessment, spoil
+from .services.runner import Application
 from .services.verdicts import VerdictInput
+from .settings import Settings
 
 __all__ = ["USERS", "DemoClock", "DemoSummary", "build_demo"]
 
@@ -144,6 +147,13 @@ Progress = Callable[[int, int, str], None]
 """Called after each step: (steps done, steps in all, the step's label, e.g. the procedure's name)."""
 
 
+class _OwnUnits:
+    """A step that runs its own units of work on the application (the sign-off: read, render, store)."""
+
+    def __init__(self, run: Callable[[Application], None]):
+        self.run = run
+
+
 def _at(day: date, hour: int = 10, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), BERLIN)
 
@@ -158,8 +168,9 @@ class _Plan:
         self.ids: dict[str, str] = {}                     # chain name -> procedure id
         self.warnings: list[str] = []
         self.packets: dict[str, bytes] = {}                # procedure id -> the audit packet signed off
+        self.app: Application | None = None                # while it runs
 
-    def add(self, when: datetime, label: str, step: Step) -> datetime:
+    def add(self, when: datetime, label: str, step: Step | _OwnUnits) -> datetime:
         self.steps.append((when, len(self.steps), label, step))
         return when
 
@@ -174,12 +185,18 @@ class _Plan:
             self.add(when, label, step)
             previous = when
 
-    def run(self, engine: Engine, clock: DemoClock, progress: Progress | None = None) -> None:
+    def run(self, engine: Engine, clock: DemoClock, progress: Progress | None = None, *,
+            settings: Settings | None = None) -> None:
+        app = self.app = Application(settings or Settings(), engine=engine, clock=clock, after_commit=(),
+                                     check_schema=False)
         steps = sorted(self.steps, key=lambda s: (s[0], s[1]))
         for done, (when, _, label, step) in enumerate(steps, 1):
             clock.at = when
-            with UnitOfWork(engine, clock=clock) as uow:
-                step(uow)
+            if isinstance(step, _OwnUnits):
+                step.run(app)
+            else:
+                with app.unit_of_work() as uow:
+                    step(uow)
             if progress is not None:
                 progress(done, len(steps), label)
 
@@ -199,11 +216,10 @@ def _assessment(uow: UnitOfWork, procedure_id: str, passing: bool = True) -> Ass
     return spoiled.model_copy(update={"answers": answers})
 
 
-def _submit_with_files(uow: UnitOfWork, lead: str, procedure_id: str, assessment: Assessment,
-                       reason: str) -> services.Result:
-    """Submit with a small generated file per evidence record, stored in the evidence store
-    (``CERTFLOW_EVIDENCE_DIR``, else ``./certflow-evidence``); every tenth record has no file
-    (shown on paper at the visit), as happens."""
+def _submit_with_files(uow: UnitOfWork, lead: str, procedure_id: str, assessment: Assessment, reason: str,
+                       store: EvidenceStore) -> services.Result:
+    """Submit with a small generated file per evidence record, stored in ``store`` (the deployment's evidence
+    store); every tenth record has no file (shown on paper at the visit), as happens."""
     from .packet.sample import evidence_files
 
     catalogue = services.catalogue_for_key(uow.procedures.get(procedure_id).catalogue_key)
@@ -217,7 +233,7 @@ def _submit_with_files(uow: UnitOfWork, lead: str, procedure_id: str, assessment
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(file.read())
         return services.submit(uow, lead, procedure_id, assessment.model_copy(update={"evidence": records}),
-                               reason, evidence_dir=folder)
+                               reason, evidence_dir=folder, evidence_store=store)
 
 
 def _verdicts(uow: UnitOfWork, procedure_id: str, passing: bool) -> dict[str, VerdictInput]:
@@ -273,7 +289,8 @@ class _Cycle:
 
     def submit(self, day: date, passing: bool = True) -> _Cycle:
         return self.then(day, lambda uow, p: _submit_with_files(
-            uow, self.fz.lead, p, _assessment(uow, p, passing), "Selbstbewertung fertiggestellt"))
+            uow, self.fz.lead, p, _assessment(uow, p, passing), "Selbstbewertung fertiggestellt",
+            self.plan.app.evidence_store()))
 
     def request_changes(self, day: date) -> _Cycle:
         return self.then(day, lambda uow, p: services.request_changes(
@@ -289,10 +306,10 @@ class _Cycle:
             uow, auditor, p, day, "Begehung vor Ort, 3,5 Stunden", sites=sites, verdicts=_verdicts(uow, p, passing)))
 
     def sign_off(self, when: datetime, auditor: str = AUDITOR_1) -> _Cycle:
-        def step(uow):
-            result = services.sign_off(uow, auditor, self.pid, "Bericht abgeschlossen")
+        def step(app: Application) -> None:
+            result = services.sign_off(app, auditor, self.pid, "Bericht abgeschlossen")
             self.plan.packets[self.pid] = result.document
-        self.moments.append((when, step))
+        self.moments.append((when, _OwnUnits(step)))
         return self
 
     def decide(self, day: date, outcome: Outcome, reason: str) -> _Cycle:
@@ -441,16 +458,19 @@ def _setup(plan: _Plan, start: date) -> None:
     plan.add(when + timedelta(hours=1), "setup", centres)
 
 
-def build_demo(engine: Engine, today: date, progress: Progress | None = None) -> DemoSummary:
+def build_demo(engine: Engine, today: date, progress: Progress | None = None, *,
+               settings: Settings | None = None) -> DemoSummary:
     """Fill the migrated, empty database behind ``engine`` with the demo world as of ``today``.
 
     It takes a while (each sign-off renders its audit packet): ``progress`` is told after every step.
+    The evidence files go into the evidence store of ``settings``, the packets signed off are rendered
+    with its templates (default: ``Settings()``, the shipped templates and ``./certflow-evidence``).
     """
     plan, kgj, nomination, _ = _plan(today)
     first = min(when for when, *_ in plan.steps)
     _setup(plan, (first - timedelta(days=30)).date())
     clock = DemoClock.on(today)
-    plan.run(engine, clock, progress)
+    plan.run(engine, clock, progress, settings=settings)
     clock.at = DemoClock.on(today).at
     summary = DemoSummary(today=today, nomination_kgj=nomination, warnings=plan.warnings, packets=plan.packets)
     with UnitOfWork(engine, clock=clock) as uow:
@@ -467,3 +487,25 @@ def build_demo(engine: Engine, today: date, progress: Progress | None = None) ->
         for p in procedures:
             summary.procedures[p.familienzentrum_id] = p.id
     return summary
+
+
+# -- demo logins (for ``certflow demo --serve``) --------------------------------------------------------------
+
+
+def demo_password(user_id: str, day: date) -> str:
+    """The password of a demo user: derived from the user id and the demo day, so the same ``--today``
+    gives the same logins. Demo only: anyone who knows this function can compute it."""
+    import hashlib
+
+    digest = hashlib.sha256(f"certflow-demo|{day.isoformat()}|{user_id}".encode()).hexdigest()
+    return f"Demo-{digest[:4]}-{digest[4:8]}-{digest[8:12]}"
+
+
+def set_demo_passwords(uow: UnitOfWork, day: date) -> dict[str, str]:
+    """Give every demo user their :func:`demo_password` (through the service, audited as set by the admin);
+    returns user id -> password. Run it as one use case: ``app.run(lambda uow: set_demo_passwords(uow, day))``."""
+    passwords = {user.id: demo_password(user.id, day) for user in USERS}
+    for user_id, password in passwords.items():  # the admin sets its own too: "current" is the same demo password
+        services.set_password(uow, ADMIN, user_id, password, reason="Demo-Zugang (nur für die Demo)",
+                              current_password=password)
+    return passwords

@@ -217,12 +217,17 @@ def _format_size(n: int) -> str:
 
 
 class EvidenceStore:
-    """Evidence files on disk, named by the SHA-256 of their content."""
+    """Evidence files on disk, named by the SHA-256 of their content.
+
+    A relative ``root`` is taken from the working directory when the store is made and kept as an
+    absolute path, so the files it names stay the same for worker processes (which have a working
+    directory of their own) and after a change of directory.
+    """
 
     def __init__(self, root: Path, max_bytes: int = DEFAULT_MAX_BYTES, allowed: frozenset[str] = DEFAULT_ALLOWED):
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
-        self.root = Path(root)
+        self.root = Path(root).absolute()
         self.max_bytes = max_bytes
         self.allowed = frozenset(allowed)
         # created on the first write: reading (a packet, a check) never leaves an empty folder behind

@@ -45,6 +45,23 @@ class _Row(BaseModel):
         return value.replace(",", ".") if isinstance(value, str) else value
 
 
+def _rows(reader: csv.DictReader, source: str, problems: list[Problem]):
+    """``(line, row)`` for each row; a row the csv module cannot read (a field longer than its limit,
+    ``csv.field_size_limit()``) becomes a problem of that line, and reading goes on with the next."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = reader.line_num + 1  # the reader counts a line only once it is read whole
+            too_long = "field larger than field limit" in str(exc)
+            problems.append(Problem(source, line, (), f"Feld zu lang (mehr als {csv.field_size_limit()} Zeichen)"
+                                    if too_long else f"CSV-Fehler: {exc}"))
+            continue
+        yield reader.line_num, row
+
+
 def parse_kitas(text: str, source: str = "<csv>") -> list[Kita]:
     """All Kitas of the file, or :class:`KitaCsvError` listing every bad row."""
     text = text.removeprefix("\ufeff")
@@ -66,8 +83,7 @@ def parse_kitas(text: str, source: str = "<csv>") -> list[Kita]:
     problems: list[Problem] = []
     kitas: list[Kita] = []
     seen: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
+    for line, row in _rows(reader, source, problems):
         if None in row or any(v is None for v in row.values()):
             problems.append(Problem(source, line, (), f"falsche Anzahl von Feldern (erwartet {len(COLUMNS)})"))
             continue

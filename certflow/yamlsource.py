@@ -27,6 +27,9 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 #: Values a document may expand to; stops alias bombs ("billion laughs").
 MAX_VALUES = 1_000_000
+#: The most any input file may hold (catalogue, self-assessment, verdicts, Kita CSV): a file that never ends
+#: (a link to /dev/zero, a pipe) is refused after this many bytes instead of filling the memory.
+MAX_INPUT_BYTES = 32 * 1024 * 1024
 
 
 class _TooLarge(Exception):
@@ -56,9 +59,15 @@ class Document:
 
 
 def read_text(path: Path_, error: type[InputError] = InputError) -> str:
-    """A file's UTF-8 text; an unreadable file is reported like any other bad input."""
+    """A file's UTF-8 text, at most :data:`MAX_INPUT_BYTES`; an unreadable or too large file is bad input."""
+    limit = MAX_INPUT_BYTES
     try:
-        return Path_(path).read_text(encoding="utf-8")
+        with open(path, "rb") as stream:
+            data = stream.read(limit + 1)
+        if len(data) > limit:
+            raise error([Problem(str(path), None, (), f"Datei zu groß (mehr als {limit // (1024 * 1024)} MB)"
+                                 if limit >= 1024 * 1024 else f"Datei zu groß (mehr als {limit} Bytes)")])
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise error([Problem(str(path), None, (), f"Datei nicht lesbar: {reason}")]) from None

@@ -51,6 +51,14 @@ class DemoBuild:
         return Path(shutil.copy(self.db, target))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test on the demo (``demo_db``, directly or through another fixture) is ``slow``: the first one
+    builds it (half a minute). ``pytest -m "not slow"`` leaves them out; CI runs them."""
+    for item in items:
+        if "demo_db" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory) -> DemoBuild:
     """The demo, built once per test session (database and documents: slow), as the README's first

@@ -325,3 +325,35 @@ def test_month_day() -> None:
 )
 def test_format_date_de(day: date, text: str) -> None:
     assert format_date_de(day) == text
+
+
+def _docs_seal_rows() -> list[list[str]]:
+    """The rows of the table "A seal awarded on 1 August" in docs/lifecycle.md."""
+    import re
+
+    from conftest import ROOT
+
+    doc = (ROOT / "docs" / "lifecycle.md").read_text(encoding="utf-8")
+    section = doc.split("### A seal awarded on 1 August", 1)[1].split("\n## ", 1)[0]
+    return [[cell.strip() for cell in line.strip("|").split("|")]
+            for line in section.splitlines() if re.match(r"^\| \d\d\.\d\d\.\d{4} \|", line)]
+
+
+def test_the_documented_count_of_a_seal_awarded_on_1_august_holds() -> None:
+    """docs/lifecycle.md explains, with a table, how a seal awarded on 1 August is counted."""
+
+    def day(text: str) -> date:
+        d, m, y = text.split(".")
+        return date(int(y), int(m), int(d))
+
+    rows = _docs_seal_rows()
+    assert [r[0][:5] for r in rows] == ["31.07", "01.08", "02.08"]
+    for issued, awarded_in, term, valid, kgj, period, documents in rows:
+        i = day(issued)
+        assert str(KindergartenYear.of(i)) == awarded_in
+        assert format_date_de(term_end(i)) == term
+        assert format_date_de(validity_end(i)) == valid
+        assert str(recertification_year(validity_end(i))) == kgj
+        start, end = recertification_period(validity_end(i))
+        assert f"{format_date_de(start)}–{format_date_de(end)}" == period
+        assert format_date_de(recertification_opens(validity_end(i))) == documents

@@ -80,9 +80,9 @@ def test_dangling_evidence_and_activity_kinds(mini_text):
 
 
 def test_malformed_frequency_rule(mini_text):
-    bad = mini_text.replace("{activity: sprechstunde, min: 8}", "{activity: sprechstunde, min: 0, every: week}")
+    bad = mini_text.replace("{activity: sprechstunde, min: 8}", "{activity: sprechstunde, min: 0, every: fortnight}")
     assert errors(bad) == [
-        "k.yaml:39: areas[0].criteria[2].frequency[0].every: muss einer dieser Werte sein: month, quarter, half_year, year",
+        "k.yaml:39: areas[0].criteria[2].frequency[0].every: muss einer dieser Werte sein: week, month, quarter, half_year, year",
         "k.yaml:39: areas[0].criteria[2].frequency[0].min: muss mindestens 1 sein",
     ]
     bad = mini_text.replace("{activity: kurs, count: records, every: half_year, each_min_sessions: 8}",

@@ -1,7 +1,7 @@
 """``certflow demo``: the documents it writes beside the database, reproducibly, into a folder it replaces carefully.
 
 The demo itself is built once per session (``demo_db`` in conftest); only the reproducibility test
-builds it a second time.
+builds it a second time. Every test here on the demo is ``slow`` (conftest marks them).
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def test_the_demo_shows_how_to_verify_a_packet_it_wrote(demo_db, monkeypatch):
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow  # builds the demo a second time
 def test_the_demo_is_reproducible_and_replaces_only_what_it_wrote(demo_db, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the sign-offs' evidence store (./certflow-evidence) lands here
     (tmp_path / "b.sqlite").write_text("alt")

@@ -149,6 +149,7 @@ def test_exit_codes_for_bad_input_and_refusals(db, tmp_path, args, code, message
 
 
 def test_a_database_that_is_not_set_up_is_bad_usage(tmp_path):
+    (tmp_path / "leer.sqlite").touch()  # an existing file without the schema (a missing one: test_input_limits)
     result = invoke("--db", tmp_path / "leer.sqlite", "overview", "--as", "admin")
     assert result.exit_code == 2
     assert "ist nicht eingerichtet: zuerst certflow db upgrade" in result.output

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from certflow.cli import cli
 from db_support import db_url, engine, postgres_admin  # noqa: F401
-from test_services_documents import _to_visit
+from test_services_documents import _to_visit, world  # noqa: F401
 from test_packet_render import keypair  # noqa: F401
-from test_services_world import world  # noqa: F401
+from test_services_world import db_world  # noqa: F401
 
 
 def invoke(*args, env=None):

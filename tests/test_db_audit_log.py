@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from certflow.db import UnitOfWork, entries, make_engine, verify
 from certflow.db.audit_log import entry_hash
-from certflow.db.cli import audit
+from certflow.cli.database import audit
 from db_support import backend, clock, db_url, engine, postgres_admin, unguard  # noqa: F401
 
 AT = datetime(2025, 9, 1, 8, 0, tzinfo=timezone.utc)

@@ -17,11 +17,14 @@ from certflow.lifecycle import Procedure, ProcedureState, StateChange
 from db_support import backend, clock, db_url, engine, postgres_admin, seeded  # noqa: F401
 
 
-def test_url_from_argument_environment_or_default(monkeypatch):
-    monkeypatch.delenv("CERTFLOW_DATABASE_URL", raising=False)
-    assert database_url().render_as_string() == "sqlite:///certflow.sqlite"
-    monkeypatch.setenv("CERTFLOW_DATABASE_URL", "postgresql://app@db:5432/certflow")
-    assert database_url().render_as_string() == "postgresql+psycopg://app@db:5432/certflow"
+def test_url_from_argument_settings_or_default(monkeypatch):
+    from certflow.settings import Settings
+
+    monkeypatch.setenv("CERTFLOW_DATABASE_URL", "sqlite:///ignored.sqlite")
+    assert database_url().render_as_string() == "sqlite:///certflow.sqlite"  # the engine reads no environment
+    assert Settings.from_env({}).database_url == "sqlite:///certflow.sqlite"
+    settings = Settings.from_env({"CERTFLOW_DATABASE_URL": "postgresql://app@db:5432/certflow"})
+    assert database_url(settings.database_url).render_as_string() == "postgresql+psycopg://app@db:5432/certflow"
     assert database_url("sqlite:///x.sqlite").render_as_string() == "sqlite:///x.sqlite"
     assert database_url("postgres://a@h/d").drivername == "postgresql+psycopg"
 

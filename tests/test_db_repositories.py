@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -185,3 +185,124 @@ def test_a_failed_unit_of_work_leaves_nothing_behind(seeded):
     assert len(_log(seeded)) == before
     with seeded.connect() as connection:
         assert connection.execute(text("SELECT name, version FROM kita WHERE id = 'k1'")).one() == ("Kita Muster 1", 1)
+
+
+def _second_jugendamt(uow) -> None:
+    """Jugendamt B with Kita k4 in an Einzel-Familienzentrum fz-2, and a user who is an auditor too."""
+    by, why = "u-admin", "Testdaten"
+    uow.jugendaemter.add(Jugendamt("ja-b", "Jugendamt Beispielstadt"), actor_id=by, reason=why)
+    uow.kitas.add(Kita("k4", "Kita Muster 4", "tr-1", "ja-b", "Musterweg 4", "54321", "Beispielstadt", 51.5, 7.5),
+                  actor_id=by, reason=why)
+    uow.familienzentren.add(Familienzentrum("fz-2", "Familienzentrum Beispiel", Form.EINZEL, ("k4",), "k4", "ja-b"),
+                            actor_id=by, reason=why)
+
+
+def _ids(items):
+    return [item.id for item in items]
+
+
+def test_scoped_reads_filter_by_role_in_sql(seeded, clock):
+    with UnitOfWork(seeded, clock=clock) as uow:
+        _second_jugendamt(uow)
+        nominate_procedure(uow, clock)
+    visible = {}
+    with UnitOfWork(seeded) as uow:
+        for who, user in USERS.items():
+            visible[who] = (_ids(uow.familienzentren.visible_to(user)), _ids(uow.procedures.visible_to(user)))
+    assert visible == {
+        "certifier": (["fz-1", "fz-2"], ["P-17"]), "admin": (["fz-1", "fz-2"], ["P-17"]),
+        "coordinator": (["fz-1"], ["P-17"]), "lead": (["fz-1"], ["P-17"]),
+        "lead2": ([], []),      # a Kita lead without a Familienzentrum
+        "auditor": ([], []),    # nothing assigned yet
+    }
+    with UnitOfWork(seeded, clock=clock) as uow:
+        procedure = uow.procedures.get("P-17")
+        procedure.auditor_id = USERS["auditor"].id
+        uow.procedures.save(procedure, actor_id="u-cert", reason="Auditor beauftragt")
+    with UnitOfWork(seeded) as uow:
+        auditor = USERS["auditor"]
+        assert _ids(uow.familienzentren.visible_to(auditor)) == ["fz-1"]
+        assert uow.familienzentren.visible_to(auditor)[0] == uow.familienzentren.get("fz-1")  # with its members
+        assert _ids(uow.procedures.visible_to(auditor)) == ["P-17"]
+
+
+def test_procedures_visible_narrowed_by_familienzentrum_jugendamt_state_and_submission(seeded, clock):
+    with UnitOfWork(seeded, clock=clock) as uow:
+        _second_jugendamt(uow)
+        nominate_procedure(uow, clock)
+    admin = USERS["admin"]
+    with UnitOfWork(seeded) as uow:
+        assert _ids(uow.procedures.visible_to(admin, familienzentrum_ids=["fz-1"])) == ["P-17"]
+        assert _ids(uow.procedures.visible_to(admin, familienzentrum_ids=["fz-2"])) == []
+        assert _ids(uow.procedures.visible_to(admin, familienzentrum_ids=[])) == []
+        assert _ids(uow.procedures.visible_to(admin, jugendamt_id="ja-a")) == ["P-17"]
+        assert _ids(uow.procedures.visible_to(admin, jugendamt_id="ja-b")) == []
+        assert _ids(uow.procedures.visible_to(admin, states=[ProcedureState.NOMINATED])) == ["P-17"]
+        assert _ids(uow.procedures.visible_to(admin, states=[ProcedureState.CERTIFIED])) == []
+        assert _ids(uow.procedures.visible_to(admin, submitted=True)) == []
+        uow.submissions.save_draft("P-17", {"answers": {}}, by="u-lead")
+    with UnitOfWork(seeded) as uow:  # a draft is not a submission
+        assert _ids(uow.procedures.visible_to(admin, submitted=True)) == []
+
+
+def test_familienzentren_in_pages_and_by_id(seeded, clock):
+    with UnitOfWork(seeded, clock=clock) as uow:
+        _second_jugendamt(uow)
+    admin = USERS["admin"]
+    with UnitOfWork(seeded) as uow:
+        assert _ids(uow.familienzentren.visible_to(admin, limit=1)) == ["fz-1"]
+        page = uow.familienzentren.visible_to(admin, limit=1, offset=1)
+        assert page == [Familienzentrum("fz-2", "Familienzentrum Beispiel", Form.EINZEL, ("k4",), "k4", "ja-b")]
+        assert uow.familienzentren.visible_to(admin, offset=2) == []
+        assert _ids(uow.familienzentren.all("ja-b")) == ["fz-2"]
+        assert (uow.familienzentren.jugendamt_of("fz-2"), uow.familienzentren.jugendamt_of("fz-9"),
+                uow.familienzentren.jugendamt_of(None)) == ("ja-b", None, None)
+        assert _ids(uow.jugendaemter.many({"ja-b", "ja-a", "ja-x"})) == ["ja-a", "ja-b"]
+        assert uow.users.many([]) == [] and uow.users.many(["u-lead"]) == [USERS["lead"]]
+
+
+def test_seal_numbers_scoped_each_once_and_sorted_by_code_point(seeded, clock):
+    with UnitOfWork(seeded, clock=clock) as uow:
+        _second_jugendamt(uow)
+        for number, fz, issued in [("fz-2021-001", "fz-1", date(2021, 5, 1)),
+                                   ("FZ2021-009", "fz-1", date(2021, 5, 1)),
+                                   ("FZ-2021-010", "fz-2", date(2021, 5, 1)),
+                                   ("FZ-2021-010", "fz-2", date(2025, 5, 1))]:
+            uow.certificates.add(issue_certificate(number, fz, issued), actor_id="u-cert", reason="Zertifiziert")
+    with UnitOfWork(seeded) as uow:
+        everything = uow.certificates.numbers_visible_to(USERS["certifier"])
+        assert everything == sorted({"fz-2021-001", "FZ2021-009", "FZ-2021-010"})  # as Python sorts, on both databases
+        assert everything == ["FZ-2021-010", "FZ2021-009", "fz-2021-001"]
+        assert uow.certificates.numbers_visible_to(USERS["coordinator"]) == ["FZ2021-009", "fz-2021-001"]
+        assert uow.certificates.numbers_visible_to(USERS["lead2"]) == []
+        assert uow.certificates.numbers_visible_to(USERS["admin"], limit=1, offset=1) == ["FZ2021-009"]
+        assert [c.number for c in uow.certificates.of_familienzentren(["fz-2"])] == ["FZ-2021-010", "FZ-2021-010"]
+
+
+def test_the_audit_trail_is_read_through_the_unit_of_work(seeded, clock):
+    with UnitOfWork(seeded, clock=clock) as uow:
+        nominate_procedure(uow, clock)
+    nominated = clock.at
+    clock.advance(days=2)
+    with UnitOfWork(seeded, clock=clock) as uow:
+        procedure = uow.procedures.get("P-17")
+        uow.procedures.save(procedure, fire(procedure, "register", USERS["lead"], "Anmeldung", clock=clock,
+                                            familienzentrum=uow.familienzentren.get("fz-1")))
+        uow.submissions.save_draft("P-17", {"answers": {}}, by="u-lead")
+    clock.advance(days=1)
+    with UnitOfWork(seeded, clock=clock) as uow:  # an edit that is no state change
+        procedure = uow.procedures.get("P-17")
+        procedure.planned_audit_date = date(2026, 3, 1)
+        uow.procedures.save(procedure, actor_id="u-cert", reason="Termin")
+    with UnitOfWork(seeded) as uow:
+        assert uow.audit_log.verify().ok
+    with UnitOfWork(seeded) as uow:
+        trail = uow.audit_log.procedure_history("P-17")
+        assert [e.action for e in trail] == ["procedure.nominate", "procedure.register", "assessment_revision.create",
+                                             "procedure.update"]
+        assert trail == uow.procedures.history("P-17")
+        assert [e.action for e in uow.audit_log.entries_for("procedure", "P-17")] == [
+            "procedure.nominate", "procedure.register", "procedure.update"]
+        assert [e.subject_id for e in uow.audit_log.entries_for("kita")] == ["k1", "k2", "k3"]
+        assert uow.audit_log.state_since(["P-17", "P-99"]) == {"P-17": nominated + timedelta(days=2)}
+        assert uow.audit_log.state_since([]) == {}

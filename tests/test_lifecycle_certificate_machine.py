@@ -107,3 +107,27 @@ def test_one_machine_for_all_certificates() -> None:
     fire_certificate(a, "expire", CERTIFIER, "z", clock=at(2026, 8, 1))
     assert (a.state, b.state) == (C.EXPIRED, C.REVOKED)
     assert CERTIFICATE_MACHINE.models == []
+
+
+@pytest.mark.parametrize("state", [C.VALID, C.RECERTIFICATION_DUE])
+def test_a_restructured_verbund_s_new_seal_supersedes_the_old_one(state: CertificateState) -> None:
+    old = certificate()                                                   # FZ-0001, valid until 31.07.2026
+    old.state = state
+    same_number = issue_certificate("FZ-0001", "fz-1", date(2026, 5, 4))
+    with pytest.raises(Refused, match="dieselbe Nummer FZ-0001: das ist eine Verlängerung, keine Ablösung"):
+        fire_certificate(old, "supersede", CERTIFIER, "x", clock=at(2026, 5, 4), successor=same_number)
+    with pytest.raises(Refused, match="nicht erlaubt"):
+        fire_certificate(old, "supersede", ADMIN, "x", clock=at(2026, 5, 4),
+                         successor=issue_certificate("FZ-2026-001", "fz-1", date(2026, 5, 4)))
+    with pytest.raises(Refused, match="gehört zu fz-2"):
+        fire_certificate(old, "supersede", CERTIFIER, "x", clock=at(2026, 5, 4),
+                         successor=issue_certificate("FZ-2026-001", "fz-2", date(2026, 5, 4)))
+    assert old.state is state
+    new = issue_certificate("FZ-2026-001", "fz-1", date(2026, 5, 4))
+    change = fire_certificate(old, "supersede", CERTIFIER, "Verbund zertifiziert", clock=at(2026, 5, 4), successor=new)
+    assert (old.state, change.from_state, change.to_state, change.event) == (
+        C.RENEWED, state.value, "renewed", "supersede")
+    with pytest.raises(Refused, match="abgelaufen"):
+        late = certificate()
+        fire_certificate(late, "supersede", CERTIFIER, "x", clock=at(2026, 8, 3),
+                         successor=issue_certificate("FZ-2026-002", "fz-1", date(2026, 8, 3)))

@@ -50,6 +50,25 @@ def test_met_items_need_their_evidence() -> None:
     assert g.submission_refusal(procedure(), FZ, CATALOGUE, no_docs.model_copy(update={"answers": answers})) is None
 
 
+def test_evidence_of_an_alternative_kind_is_there() -> None:
+    from certflow.catalogue import parse_catalogue
+    from conftest import DATA
+
+    text = (DATA / "mini.yaml").read_text(encoding="utf-8").replace(
+        "          - {kind: fortbildung, min_hours: 30, max_age_years: 7}",
+        "          - kind: fortbildung\n            min_hours: 30\n            max_age_years: 7\n"
+        "            alternatives: [{kind: konzept}]")
+    catalogue = parse_catalogue(text)
+    concept = Evidence(items=["1.7"], kind="konzept", title="Qualifizierungskonzept", date=date(2025, 9, 1))
+    other = ASSESSMENT.model_copy(update={"evidence": [concept, ASSESSMENT.evidence[1]]})
+    check = g.check_submission(procedure(), FZ, catalogue, other)
+    assert check.refusal is None
+    assert {c.id: c.met for a in check.report.areas for c in a.criteria}["1.7"] is True
+    neither = ASSESSMENT.model_copy(update={"evidence": [ASSESSMENT.evidence[1]]})
+    assert g.submission_refusal(procedure(), FZ, catalogue, neither) == (
+        "Einreichen nicht möglich: Belege fehlen: 1.7 (Fortbildungsnachweis oder Konzeption)")
+
+
 def test_weak_evidence_is_a_warning_not_a_refusal() -> None:
     short = Evidence(items=["1.7"], kind="fortbildung", title="Kurzkurs", hours=4, date=date(2021, 3, 1))
     weak = ASSESSMENT.model_copy(update={"evidence": [short, ASSESSMENT.evidence[1]]})

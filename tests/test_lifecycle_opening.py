@@ -95,3 +95,26 @@ def test_restructuring_opens_a_new_certification_without_a_contingent_place() ->
         open_restructuring(no_seal, procedure_id="p-v", actor=CERTIFIER, reason="x", clock=clock())
     assert open_restructuring(no_seal, procedure_id="p-v", actor=ADMIN, reason="x", kgj=KGJ.next(),
                               clock=clock()).procedure.kgj == KGJ.next()
+
+
+def test_a_recertification_is_refused_before_its_window_unless_forced() -> None:
+    fz = replace(FZ, certificate_number="FZ-0001")
+    issued_today = certificate(issued=date(2026, 3, 2))        # NOW: valid until 31.07.2030, window from 01.10.2028
+    with pytest.raises(Refused, match=r"^Die Re-Zertifizierung des Gütesiegels FZ-0001 \(gültig bis 31\.07\.2030\) "
+                                      r"beginnt frühestens am 01\.10\.2028; vorher nur erzwungen, mit Begründung$"):
+        open_recertification(fz, issued_today, procedure_id="p-re", actor=CERTIFIER, reason="gleich mit", clock=clock())
+    day_before = clock(datetime(2028, 9, 30, 12, tzinfo=timezone.utc))
+    with pytest.raises(Refused, match="frühestens am 01.10.2028"):
+        open_recertification(fz, issued_today, procedure_id="p-re", actor=CERTIFIER, reason="x", clock=day_before)
+    forced = open_recertification(fz, issued_today, procedure_id="p-re", actor=CERTIFIER, clock=clock(),
+                                  reason="Träger wünscht frühen Beginn", force=True)
+    assert (forced.procedure.kgj, forced.procedure.period_start) == (KindergartenYear(2029), date(2029, 1, 1))
+    assert forced.change.reason == "Träger wünscht frühen Beginn"
+    assert forced.change.warnings == (
+        "Vor dem Re-Zertifizierungsfenster eröffnet (erzwungen): es beginnt am 01.10.2028",)
+    with pytest.raises(Refused, match="bitte einen Grund"):
+        open_recertification(fz, issued_today, procedure_id="p-re", actor=CERTIFIER, reason=" ", force=True,
+                             clock=clock())
+    in_window = open_recertification(fz, issued_today, procedure_id="p-re", actor=CERTIFIER, reason="x", force=True,
+                                     clock=clock(datetime(2028, 10, 1, 8, tzinfo=timezone.utc)))
+    assert in_window.change.warnings == ()                   # forcing an open window changes nothing

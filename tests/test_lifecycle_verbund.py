@@ -145,3 +145,59 @@ def test_einzel_to_verbund_is_a_new_certification_with_a_new_number() -> None:
 def test_audit_sites(fz, sites, message) -> None:
     result = audit_sites_refusal(fz, sites)
     assert result is None if message is None else message in result
+
+
+def test_a_sixth_member_joins_with_a_recorded_exception() -> None:
+    cert = certificate(fz_id="fz-v", number="FZ-0007")
+    with pytest.raises(Refused, match=r"^Kita 6 kann dem Verbund nicht beitreten: Ein Verbund hat höchstens 5 "
+                                      r"Einrichtungen, Verbund Am Bach hätte 6\. In der Regel; eine Ausnahme ist "
+                                      r"möglich, wenn ihre Begründung erfasst wird$"):
+        join(verbund(5), KITAS, KITAS[5], cert, date(2025, 1, 1), exception_reason="   ")
+    outcome = join(verbund(5), KITAS, KITAS[5], cert, date(2025, 1, 1),
+                   exception_reason="Ausnahme des Ministeriums vom 02.12.2024")
+    assert outcome.familienzentrum.member_kita_ids == ("k1", "k2", "k3", "k4", "k5", "k6")
+    assert outcome.exceptions == ("Ein Verbund hat höchstens 5 Einrichtungen, Verbund Am Bach hätte 6",)
+    assert outcome.exception_reason == "Ausnahme des Ministeriums vom 02.12.2024"
+    assert outcome.message == (
+        "Kita 6 trägt das Gütesiegel des Verbunds bis 31.07.2026; Ausnahme erfasst (Ein Verbund hat höchstens 5 "
+        "Einrichtungen, Verbund Am Bach hätte 6): Ausnahme des Ministeriums vom 02.12.2024")
+    assert outcome.familienzentrum.radius_exception_reason is None  # the size exception is no radius exception
+
+
+def test_a_member_beyond_3_km_joins_with_a_recorded_exception() -> None:
+    far = kita(9, km_north=5.0)
+    with pytest.raises(Refused, match="Kita 1 und Kita 9 liegen 5,0 km auseinander"):
+        join(verbund(3), KITAS, far, None, date(2025, 1, 1))
+    outcome = join(verbund(3), KITAS, far, None, date(2025, 1, 1),
+                   exception_reason="Ländlicher Raum, Beschluss der Jugendhilfeplanung vom 12.03.2025")
+    assert outcome.exceptions == (
+        "Kita 1 und Kita 9 liegen 5,0 km auseinander (erlaubt: 3,0 km)",
+        "Kita 2 und Kita 9 liegen 4,5 km auseinander (erlaubt: 3,0 km)",
+        "Kita 3 und Kita 9 liegen 4,0 km auseinander (erlaubt: 3,0 km)",
+    )
+    assert outcome.familienzentrum.member_kita_ids == ("k1", "k2", "k3", "k9")
+    # the pairs already in the Verbund were accepted before: a later near Kita needs no exception for them
+    near = kita(8, km_north=2.5)
+    later = join(outcome.familienzentrum, [*KITAS, far], near, None, date(2025, 2, 1))
+    assert later.exceptions == () and later.familienzentrum.member_kita_ids[-1] == "k8"
+
+
+def test_an_exception_reason_waives_only_the_rules_that_say_in_der_regel() -> None:
+    with pytest.raises(Refused, match="schon zum Verbund"):
+        join(verbund(3), KITAS, KITAS[0], None, date(2025, 1, 1), exception_reason="egal")
+    with pytest.raises(Refused, match="Einzeleinrichtung"):
+        join(FZ, KITAS, KITAS[1], None, date(2025, 1, 1), exception_reason="egal")
+    fine = join(verbund(3), KITAS, KITAS[3], None, date(2025, 1, 1), exception_reason="vorsorglich")
+    assert (fine.exceptions, fine.exception_reason) == ((), None)
+    assert fine.message.endswith("(keine Ausnahme nötig: die Regeln sind eingehalten)")
+
+
+def test_restructuring_into_a_large_or_wide_verbund_needs_an_exception() -> None:
+    fz = replace(FZ, certificate_number="FZ-0001")
+    six = [f"k{i}" for i in range(1, 7)]
+    plan = restructure_to_verbund(fz, KITAS, six, "k1", certificate(), exception_reason="Ausnahme des Ministeriums")
+    assert plan.exceptions == ("Ein Verbund hat höchstens 5 Einrichtungen, Familienzentrum Sonnenhof hätte 6",)
+    far = kita(9, km_north=5.0)
+    wide = restructure_to_verbund(fz, [*KITAS, far], ["k1", "k9"], "k1", exception_reason="Ländlicher Raum")
+    assert wide.familienzentrum.radius_exception_reason == "Ländlicher Raum"
+    assert wide.exceptions == ("Kita 1 und Kita 9 liegen 5,0 km auseinander (erlaubt: 3,0 km)",)

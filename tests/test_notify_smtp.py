@@ -149,6 +149,69 @@ def test_temporary_data_refusal_is_retried(server):
     assert info.value.retryable and info.value.code == 452
 
 
+def test_the_end_of_data_waits_for_the_hook(server):
+    handler, port = server
+    seen = []
+
+    def hook():  # the data are out, the terminator is not: the server has accepted nothing yet
+        seen.append(len(handler.received))
+
+    msg = message()
+    assert send(msg, config(port), before_end_of_data=hook) == msg["Message-ID"]
+    assert seen == [0] and len(handler.received) == 1
+
+
+@pytest.fixture
+def closes(monkeypatch):
+    """Counts how often the one SMTP client's connection is closed."""
+    from certflow.notify.smtp import SMTPClient
+
+    calls = []
+    original = SMTPClient.close
+
+    def close(self):
+        calls.append(self.sock is not None)
+        original(self)
+
+    monkeypatch.setattr(SMTPClient, "close", close)
+    return calls
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, SystemExit, RuntimeError])
+def test_anything_raised_before_the_end_of_data_closes_the_connection_and_delivers_nothing(server, closes,
+                                                                                           interrupt):
+    handler, port = server
+
+    def hook():
+        raise interrupt()
+
+    with pytest.raises(interrupt):  # passes through unchanged: not a DeliveryError
+        send(message(), config(port), before_end_of_data=hook)
+    assert closes and closes[0] is True  # closed while the connection was still open
+    assert handler.received == []
+
+
+def test_an_interrupt_during_login_closes_the_connection(server, closes, monkeypatch):
+    from certflow.notify.smtp import SMTPClient
+
+    handler, port = server
+
+    def login(self, user, password):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SMTPClient, "login", login)
+    with pytest.raises(KeyboardInterrupt):
+        send(message(), config(port, username="certflow", password="geheim"))
+    assert closes and closes[0] is True and handler.received == []
+
+
+def test_a_failed_delivery_closes_the_connection_too(server, closes):
+    _, port = server
+    with pytest.raises(DeliveryError):
+        send(message(), config(port, username="certflow", password="falsch"))
+    assert closes and closes[0] is True
+
+
 def test_no_server_is_a_retryable_connection_error():
     port = free_port()  # nothing listens there
     with pytest.raises(DeliveryError) as info:
@@ -190,23 +253,38 @@ def test_starttls_with_a_trusted_certificate(tmp_path):
         controller.stop()
 
 
-def test_configuration_from_the_environment():
+def test_configuration_from_the_settings():
+    from certflow.settings import Settings
+
     env = {"CERTFLOW_SMTP_HOST": "mail.example.org", "CERTFLOW_SMTP_TLS": "ssl", "CERTFLOW_SMTP_USER": "certflow",
            "CERTFLOW_SMTP_PASSWORD": "geheim", "CERTFLOW_SMTP_FROM": "certflow <noreply@example.org>"}
-    cfg = SmtpConfig.from_env(env)
+    smtp = Settings.from_env(env).smtp  # the CERTFLOW_SMTP_* variables keyed by their NAME
+    cfg = SmtpConfig.from_settings(smtp)
     assert (cfg.host, cfg.port, cfg.tls, cfg.username, cfg.password) == (
         "mail.example.org", 465, "ssl", "certflow", "geheim")
     assert "geheim" not in repr(cfg)
-    assert SmtpConfig.from_env({**env, "CERTFLOW_SMTP_TLS": "", "CERTFLOW_SMTP_PORT": "2525"}).port == 2525
-    assert SmtpConfig.from_env({**env, "CERTFLOW_SMTP_TLS": ""}).tls == "starttls"
+    assert SmtpConfig.from_settings({**smtp, "TLS": "", "PORT": "2525"}).port == 2525
+    assert SmtpConfig.from_settings({**smtp, "TLS": ""}).tls == "starttls"
     with pytest.raises(SmtpConfigError, match="CERTFLOW_SMTP_HOST"):
-        SmtpConfig.from_env({"CERTFLOW_SMTP_FROM": "a@b.example"})
+        SmtpConfig.from_settings({"FROM": "a@b.example"})
     with pytest.raises(SmtpConfigError, match="CERTFLOW_SMTP_FROM"):
-        SmtpConfig.from_env({"CERTFLOW_SMTP_HOST": "mail.example.org"})
+        SmtpConfig.from_settings({"HOST": "mail.example.org"})
     with pytest.raises(SmtpConfigError, match="TLS-Modus"):
-        SmtpConfig.from_env({**env, "CERTFLOW_SMTP_TLS": "tls"})
+        SmtpConfig.from_settings({**smtp, "TLS": "tls"})
     with pytest.raises(SmtpConfigError, match="keine Zahl"):
-        SmtpConfig.from_env({**env, "CERTFLOW_SMTP_PORT": "fünf"})
+        SmtpConfig.from_settings({**smtp, "PORT": "fünf"})
+    with pytest.raises(SmtpConfigError, match="CERTFLOW_SMTP_TIMEOUT"):
+        SmtpConfig.from_settings({**smtp, "TIMEOUT": "lang"})
+
+
+def test_the_transport_comes_from_the_settings():
+    from certflow.notify import SmtpTransport, smtp_transport
+
+    assert smtp_transport({}) is None and smtp_transport({"HOST": "  "}) is None  # no server: inbox only
+    transport = smtp_transport({"HOST": "127.0.0.1", "PORT": "2525", "TLS": "none", "FROM": SENDER})
+    assert isinstance(transport, SmtpTransport) and transport.sender == SENDER and transport.config.port == 2525
+    with pytest.raises(SmtpConfigError, match="CERTFLOW_SMTP_FROM"):
+        smtp_transport({"HOST": "mail.example.org"})
 
 
 def test_classification_of_plain_exceptions():

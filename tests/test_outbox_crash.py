@@ -29,7 +29,8 @@ from test_scheduler_support import NOW, Server, child_scan, later, outbox, seed_
 
 from certflow.db import audit_log
 from certflow.db.repositories.reminders import OutboxRepository
-from certflow.scheduler import LEASE, SmtpTransport, scan
+from certflow.notify import SmtpTransport
+from certflow.scheduler import LEASE, scan
 from db_support import backend, db_url, engine, postgres_admin  # noqa: F401
 
 pytest.importorskip("aiosmtpd")

@@ -116,3 +116,27 @@ def test_someone_without_an_address_gets_the_inbox_only(engine):
         report = scan(engine, NOW, smtp=server.config)
         assert report.inbox == 4 and report.deliveries == 0 and server.handler.received == []
     assert outbox(engine) == []
+
+
+def test_without_an_smtp_server_through_the_in_memory_twin(world):
+    """The outbox against the transport seam alone: a connection lost after the end of data is recorded as
+    uncertain and sent again with the same Message-ID; a permanent refusal fails visibly."""
+    from certflow.notify import MemoryTransport
+
+    transport = MemoryTransport()
+    transport.fail_next(after_end_of_data=True)          # the first mail: outcome unknown
+    transport.fail_next(retryable=False, code=550)       # the second: refused for good
+    report = scan(world, NOW, transport=transport)
+    assert (report.sent, report.retrying, report.failed) == (1, 1, 1)
+    rows = {r.key: r for r in outbox(world)}
+    (uncertain,) = [r for r in rows.values() if r.status == "pending"]
+    assert uncertain.uncertain and "ungewiss" in uncertain.last_error and uncertain.attempts == 1
+    (failed,) = [r for r in rows.values() if r.status == "failed"]
+    assert "550" in failed.last_error
+    (lost,) = transport.uncertain
+    assert scan(world, later(2), transport=transport).sent == 1  # after the back-off: once more
+    assert transport.message_ids()[lost["Message-ID"]] == 1 and len(transport.sent) == 2
+    row = next(r for r in outbox(world) if r.key == uncertain.key)
+    assert (row.status, row.uncertain, row.message_id) == ("sent", True, lost["Message-ID"])
+    (entry,) = [e for e in sent_entries(world) if e.payload["key"] == uncertain.key]
+    assert entry.payload["uncertain"] is True

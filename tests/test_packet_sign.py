@@ -1,15 +1,29 @@
-"""The packet signature configured from the environment (``CERTFLOW_SIGN_*``)."""
+"""The packet signature configured in the settings (``CERTFLOW_SIGN_*``, keyed by the rest of the name)."""
 
 from __future__ import annotations
 
 import pytest
 
-from certflow.packet import PacketError, SignerConfig, signer_from_env
+from certflow.packet import PacketError, SignerConfig, signer_from_settings
+from certflow.settings import Settings
 from test_packet_render import keypair  # noqa: F401
+
+
+def signer_from_env(environ):
+    """The way a deployment configures it: the environment, read once into the settings."""
+    return signer_from_settings(Settings.from_env(environ).signing)
 
 
 def test_no_variables_means_no_signature():
     assert signer_from_env({}) is None
+    assert signer_from_settings({"KEY": " ", "CERT": ""}) is None
+
+
+def test_relative_paths_are_made_absolute(keypair, monkeypatch):
+    key, cert = keypair
+    monkeypatch.chdir(key.parent)
+    config = signer_from_settings({"KEY": key.name, "CERT": cert.name})
+    assert (config.key_path, config.cert_path) == (key, cert)
 
 
 def test_key_and_certificate_with_name_location_and_passphrase_file(keypair, tmp_path):

@@ -1,4 +1,6 @@
-"""Property-based tests: monotone scoring, and a loader that only ever raises its own error."""
+"""Property-based tests: monotone scoring, a loader that only ever raises its own error, windows that tile."""
+
+from datetime import date, timedelta
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +14,7 @@ from certflow.errors import AssessmentError, CatalogueError
 from certflow.resources import default_catalogue
 from certflow.samples import satisfying_assessment
 from certflow.scoring import Scorer
+from certflow.scoring.periods import windows
 
 from conftest import DATA
 
@@ -120,3 +123,18 @@ def test_assessment_loader_raises_only_its_own_error(value):
         parse_assessment(yaml.safe_dump(value, allow_unicode=True), "a.yaml", CATALOGUES[0])
     except AssessmentError as exc:
         assert exc.problems
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=st.dates(min_value=date(2000, 1, 1), max_value=date(2040, 12, 31)),
+       days=st.integers(0, 800), every=st.sampled_from(["week", "month", "quarter", "half_year", "year"]))
+def test_windows_cover_the_period_exactly_and_week_windows_hold_every_weekday(start, days, every):
+    end = start + timedelta(days=days)
+    ws = windows(start, end, every)
+    assert ws[0][0] == start and ws[-1][1] == end
+    assert all(first <= last for first, last in ws)
+    assert all(a[1] + timedelta(days=1) == b[0] for a, b in zip(ws, ws[1:]))
+    if every == "week" and days >= 6:
+        assert all((last - first).days >= 6 for first, last in ws)
+    if every == "half_year":  # the inner boundaries are the halves of the Kindergartenjahr
+        assert all((b[0].month, b[0].day) in ((2, 1), (8, 1)) for b in ws[1:])

@@ -76,16 +76,18 @@ def test_the_runner_scans_on_apscheduler_s_interval_with_an_injected_clock(world
     again.release()
 
 
-def test_once_gives_up_when_another_scheduler_runs(engine, db_url):
-    holder = SchedulerLock(engine)
+def test_once_gives_up_when_another_scheduler_runs(world, db_url):
+    holder = SchedulerLock(world)
     assert holder.acquire(wait=False)
     try:
-        result = CliRunner().invoke(scheduler, ["run", "--once", "--db", db_url])
+        result = CliRunner().invoke(scheduler, ["run", "--once", "--as", "u-admin", "--db", db_url])
     finally:
         holder.release()
     assert result.exit_code == 1
     assert "Ein anderer Scheduler läuft bereits" in result.output and "--once beendet sich" in result.output
-    result = CliRunner().invoke(scheduler, ["run", "--once", "--db", db_url], env={"CERTFLOW_SMTP_HOST": ""})
+    assert outbox(world) == []
+    result = CliRunner().invoke(scheduler, ["run", "--once", "--as", "u-admin", "--db", db_url],
+                                env={"CERTFLOW_SMTP_HOST": ""})
     assert result.exit_code == 0, result.output
     assert "Kein Mailserver eingerichtet" in result.output and "Lauf " in result.output
 
@@ -99,7 +101,8 @@ def test_sigterm_stops_the_scheduler_process_gracefully(tmp_path):
     seed_world(engine)
     engine.dispose()
     code = ("import sys; from certflow.cli.reminders import scheduler; "
-            "scheduler(['run', '--interval', '1', '--db', sys.argv[1]], prog_name='certflow scheduler')")
+            "scheduler(['run', '--interval', '1', '--as', 'u-admin', '--db', sys.argv[1]], "
+            "prog_name='certflow scheduler')")
     process = subprocess.Popen([sys.executable, "-c", code, url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)})
     lines = []

@@ -196,8 +196,9 @@ def child_scan(url: str, port: int, now_iso: str, crash: str | None, lock: bool,
     * ``"handover"``: right after ``handed_over_at`` was committed, before the end of data;
     * ``"accepted"``: after the server accepted the mail, before ``sent`` is recorded.
     """
-    from certflow.scheduler import SchedulerLock, SmtpTransport, scan
-    from certflow.scheduler import transport as transport_module
+    from certflow.notify import SmtpTransport
+    from certflow.notify import smtp as smtp_module
+    from certflow.scheduler import SchedulerLock, scan
 
     engine = make_engine(url)
 
@@ -209,14 +210,14 @@ def child_scan(url: str, port: int, now_iso: str, crash: str | None, lock: bool,
                     before_end_of_data()
                     os._exit(77)
             if crash == "body":
-                original = transport_module._SMTP.send
+                original = smtp_module.SMTPClient.send
 
                 def half(client, data):
                     if isinstance(data, bytes) and len(data) > 200 and not data.startswith(b"."):
                         original(client, data[: len(data) // 2])
                         os._exit(77)
                     original(client, data)
-                transport_module._SMTP.send = half
+                smtp_module.SMTPClient.send = half
             message_id = super().send(message, before_end_of_data=hook)
             if crash == "accepted":
                 os._exit(77)

@@ -1,6 +1,8 @@
 """Every rule kind at its edges: at the threshold, one below, period boundaries, leap days, age."""
 
-from datetime import date
+from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
 
 from certflow.assessment import Activity, Evidence, Period
 from certflow.catalogue.model import EvidenceRule, FrequencyRule
@@ -138,3 +140,33 @@ class TestEvidence:
             "1 von 2 gültigen Nachweisen „F“: „Kurz“ nur 5 Std., mindestens 6 Std. gefordert",
         )
         assert check_evidence(rule, [], KGJ, "F") == ("2 Nachweise „F“ gefordert, keiner vorhanden",)
+
+
+def _docs_age_examples() -> list[tuple[date, date, str]]:
+    """The rows of the table "How old a piece of evidence is" in docs/catalogue.md."""
+    import re
+
+    from conftest import ROOT
+
+    doc = (ROOT / "docs" / "catalogue.md").read_text(encoding="utf-8")
+    section = doc.split("### How old a piece of evidence is", 1)[1].split("\n### ", 1)[0]
+    row = re.compile(r"^\| (\d\d)\.(\d\d)\.(\d{4}) \| (\d\d)\.(\d\d)\.(\d{4}) \| (counts|too old|after the Prüfzeitraum)",
+                     re.M)
+    return [(date(int(m[3]), int(m[2]), int(m[1])), date(int(m[6]), int(m[5]), int(m[4])), m[7])
+            for m in row.finditer(section)]
+
+
+def test_the_documented_age_examples_hold():
+    """docs/catalogue.md says on which day an evidence's age is measured; its examples are what the rule does."""
+    examples = _docs_age_examples()
+    assert len(examples) >= 6 and {e[2] for e in examples} == {"counts", "too old", "after the Prüfzeitraum"}
+    rule = EvidenceRule(kind="fortbildung", max_age_years=7)
+    for dated, stichtag, verdict in examples:
+        period = Period(start=stichtag - relativedelta(months=13) + timedelta(days=1), end=stichtag)
+        reasons = check_evidence(rule, [ev(dated.isoformat())], period, "F")
+        if verdict == "counts":
+            assert reasons == (), (dated, stichtag)
+        elif verdict == "too old":
+            assert reasons and "älter als 7 Jahre" in reasons[0] and f"Stichtag {stichtag:%d.%m.%Y}" in reasons[0]
+        else:
+            assert reasons and "nach dem Ende des Prüfzeitraums" in reasons[0], (dated, stichtag)

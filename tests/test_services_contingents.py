@@ -1,4 +1,7 @@
-"""Contingents (grant, return, carry over, nominating past the last place) and the Verbund (join, leave, revoke)."""
+"""Contingents (grant, return, carry over, nominating past the last place) and the Verbund (join, leave, revoke).
+
+On the in-memory twin (``world``), except the atomic reservation, which is the database's (``db_world``).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from certflow.calendar import KindergartenYear
 from certflow.db.repositories.contingents import ContingentRepository
 from certflow.lifecycle import CertificateState, Contingent, Refused
 from db_support import db_url, engine, postgres_admin  # noqa: F401
-from test_services_world import KGJ, world  # noqa: F401
+from test_services_world import KGJ, db_world, said, world  # noqa: F401
 
 FULL = "Kein freier Platz im Kontingent des Jugendamts Jugendamt A für 2025/26 (2 von 2 vergeben)"
 
@@ -30,8 +33,9 @@ def test_nominating_past_the_contingent_is_refused_in_german(world):
     assert world.read(lambda uow: uow.procedures.of_familienzentrum("fz-5")) == []
 
 
-def test_a_place_taken_meanwhile_is_refused_by_the_atomic_reservation(world, monkeypatch):
+def test_a_place_taken_meanwhile_is_refused_by_the_atomic_reservation(db_world, monkeypatch):
     """The domain saw a free place (read before a concurrent nominee took it); the database says no."""
+    world = db_world
     _third_centre(world)
     world.nominate("fz-1")
     world.nominate("fz-v")
@@ -49,7 +53,7 @@ def test_a_place_taken_meanwhile_is_refused_by_the_atomic_reservation(world, mon
 def test_grant_return_and_carry_over_with_their_roles(world):
     with pytest.raises(Refused, match="Plätze zuteilen ist der Rolle 'Koordination im Jugendamt' nicht erlaubt"):
         world.do(services.grant, "coord-a", "ja-a", KGJ, 5, "mehr")
-    assert world.do(services.grant, "admin", "ja-a", KGJ, 1, "Nachtrag zum Erlass").message == (
+    assert said(world.do(services.grant, "admin", "ja-a", KGJ, 1, "Nachtrag zum Erlass")) == (
         "Jugendamt A, 2025/26: 1 Platz/Plätze zugeteilt (0 von 3 vergeben, frei: 3)")
     with pytest.raises(Refused, match="Carl B gehört nicht zum Jugendamt ja-a"):
         world.do(services.return_places, "coord-b", "ja-a", KGJ, 1, "fremd")
@@ -58,8 +62,8 @@ def test_grant_return_and_carry_over_with_their_roles(world):
         world.do(services.return_places, "coord-a", "ja-a", KGJ, 3, "zu viele")
     world.do(services.return_places, "coord-a", "ja-a", KGJ, 2, "kein weiterer Vorschlag")
     moved = world.do(services.carry_over, "coord-a", "ja-a", KGJ, "erneut anbieten")
-    assert moved.message == ("Jugendamt A: 2 zurückgegebene(r) Platz/Plätze aus 2025/26 in 2026/27 erneut angeboten "
-                             "(frei in 2026/27: 2)")
+    assert said(moved) == ("Jugendamt A: 2 zurückgegebene(r) Platz/Plätze aus 2025/26 in 2026/27 erneut angeboten "
+                           "(frei in 2026/27: 2)")
     with pytest.raises(Refused, match="keine zurückgegebenen Plätze"):
         world.do(services.carry_over, "coord-a", "ja-a", KGJ, "nochmal")
     following = world.read(lambda uow: uow.contingents.get("ja-a", KindergartenYear(2026)))
@@ -70,7 +74,7 @@ def test_a_kita_joins_and_leaves_the_verbund_and_a_leave_may_cost_the_seal(world
     world.certify("fz-v", "lead-v", sites=("k2", "k3"))
     world.at(date(2026, 6, 1))
     joined = world.do(services.join, "coord-a", "fz-v", "k5", "Kooperation vereinbart")
-    assert joined.message == "Kita Fünf trägt das Gütesiegel des Verbunds bis 31.07.2030"
+    assert said(joined) == "Kita Fünf trägt das Gütesiegel des Verbunds bis 31.07.2030"
     far = ("id;name;traeger_id;jugendamt_id;strasse;plz;ort;lat;lon\n"
            "k7;Kita Weit;tr-a;ja-a;Fernweg 1;50009;Fern;51,2;7,2\n")
     world.do(services.import_kitas, "admin", "weit.csv", "neue Kita", text=far)
@@ -82,14 +86,14 @@ def test_a_kita_joins_and_leaves_the_verbund_and_a_leave_may_cost_the_seal(world
         world.do(services.join, "coord-b", "fz-v", "k7", "fremd")
 
     kept = world.do(services.leave, "coord-a", "fz-v", "k4", "Trägerwechsel")
-    assert kept.message == ("k4 verliert das Gütesiegel; der Verbund behält es (2 von 3 zertifizierten "
-                            "Einrichtungen bleiben) (gültig bis 31.07.2030)")
+    assert said(kept) == ("k4 verliert das Gütesiegel; der Verbund behält es (2 von 3 zertifizierten "
+                          "Einrichtungen bleiben) (gültig bis 31.07.2030)")
     with pytest.raises(Refused, match="nur 1 von 3 .* erfasst die Zertifizierungsstelle zusammen mit dem Widerruf"):
         world.do(services.leave, "coord-a", "fz-v", "k3", "Schließung")
     assert world.read(lambda uow: uow.familienzentren.get("fz-v").member_kita_ids) == ("k2", "k3", "k5")
 
     revoked = world.do(services.leave, "cert-1", "fz-v", "k3", "Schließung")
-    assert revoked.message.endswith("Gütesiegel FZ-2026-001 widerrufen")
+    assert said(revoked).endswith("Gütesiegel FZ-2026-001 widerrufen")
 
     def seal(uow):
         return uow.familienzentren.get("fz-v"), uow.certificates.of_familienzentrum("fz-v")

@@ -1,4 +1,8 @@
-"""A whole procedure through the services: nomination to certificate, the audit trail, frozen data, evidence."""
+"""A whole procedure through the services: nomination to certificate, the audit trail, frozen data, evidence.
+
+The rules run on the in-memory twin (``world``); the whole cycle also on SQLite and PostgreSQL
+(``db_world``): read back from the database, its hash chain verified.
+"""
 
 from __future__ import annotations
 
@@ -10,33 +14,36 @@ from sqlalchemy.orm import Session
 
 from certflow import services
 from certflow.assessment.model import Status
-from certflow.db import FrozenError, entries, verify
+from certflow.db import FrozenError, verify
 from certflow.lifecycle import CertificateState, Outcome, ProcedureState, Refused
 from certflow.lifecycle.snapshot import canonical_json, sha256_hex
+from certflow.services.runner import ErrorKind, UseCaseError
 from certflow.services.verdicts import VerdictInput
 from db_support import db_url, engine, postgres_admin  # noqa: F401
-from test_services_world import KGJ, NAMES, world  # noqa: F401
+from test_services_world import KGJ, NAMES, db_world, said, world  # noqa: F401
 
 S = ProcedureState
 
 
-def test_whole_cycle_from_nomination_to_certificate_with_its_audit_trail(world):
+def test_whole_cycle_from_nomination_to_certificate_with_its_audit_trail(db_world):
+    world = db_world
     started = world.clock.at
     pid = world.nominate()
     assert pid == "V-2025-001"
     world.to_development(pid)
     world.at(date(2026, 3, 2))
     submitted = world.submit(pid)
-    assert submitted.warnings == () and "Revision 1 eingefroren" in submitted.message
+    assert submitted.warnings == () and "Revision 1 eingefroren" in said(submitted)
     scheduled = world.schedule(pid)
-    assert "Begehung am 16.03.2026 durch Anna Audit" in scheduled.message
+    assert "Begehung am 16.03.2026 durch Anna Audit" in said(scheduled)
     world.record(pid, verdicts={"1.1": VerdictInput(Status.ERFUELLT, None),
                                 "1.5": VerdictInput(Status.ERFUELLT, "Sprechstunde monatlich belegt")})
-    world.do(services.sign_off, "aud-1", pid, "Bericht fertig")
+    signed = world.sign_off(pid)
+    assert signed.facts["sha256"] == hashlib.sha256(signed.document).hexdigest() and signed.count == 2
     world.at(date(2026, 5, 11))
     decided = world.do(services.decide, "cert-2", pid, Outcome.CERTIFIED, "Alle Bereiche erfüllt")
-    assert decided.message == ("Verfahren V-2025-001: begangen → zertifiziert; Gütesiegel FZ-2026-001 ausgestellt am "
-                               "11.05.2026, gültig bis 31.07.2030")
+    assert said(decided) == ("Verfahren V-2025-001: begangen → zertifiziert; Gütesiegel FZ-2026-001 ausgestellt am "
+                             "11.05.2026, gültig bis 31.07.2030")
 
     def state(uow):
         return (uow.procedures.get(pid), uow.familienzentren.get("fz-1"), uow.certificates.of_familienzentrum("fz-1"),
@@ -69,9 +76,10 @@ def test_whole_cycle_from_nomination_to_certificate_with_its_audit_trail(world):
     assert history[-1].at == datetime(2026, 5, 11, 9, 0, tzinfo=timezone.utc)
     assert all(h.reason for h in history) and [h.seq for h in history] == sorted(h.seq for h in history)
 
-    with Session(world.engine) as session:
+    with Session(world.app.engine) as session:
         assert verify(session).ok
-        actions = [e.action for e in entries(session)]
+    actions = [e.action for e in world.entries()]
+    assert world.read(lambda uow: uow.audits.packet_sha256(pid)) == signed.facts["sha256"]
     assert {"contingent.reserve", "certificate.issue", "familienzentrum.update", "decision.record"} <= set(actions)
 
 
@@ -85,11 +93,11 @@ def test_a_failing_submission_goes_through_with_a_warning_and_is_rejected_not_ce
     world.record(pid)
     with pytest.raises(Refused, match="noch nicht vom Auditor abgezeichnet"):
         world.do(services.decide, "cert-1", pid, Outcome.NOT_CERTIFIED, "zu früh")
-    world.do(services.sign_off, "aud-1", pid, "Bericht fertig")
+    world.sign_off(pid)
     with pytest.raises(Refused, match=r"Zertifizieren nicht möglich: .*Revision 1.*erfüllt die Anforderungen nicht"):
         world.do(services.decide, "cert-1", pid, Outcome.CERTIFIED, "trotzdem")
     result = world.do(services.decide, "cert-1", pid, Outcome.NOT_CERTIFIED, "Mindestpunktzahl verfehlt")
-    assert result.message == "Verfahren V-2025-001: begangen → nicht zertifiziert"
+    assert said(result) == "Verfahren V-2025-001: begangen → nicht zertifiziert"
     assert world.read(lambda uow: uow.certificates.of_familienzentrum("fz-1")) == []
 
 
@@ -103,7 +111,7 @@ def test_a_submission_is_frozen_and_a_later_edit_is_a_new_revision(world):
         world.do(services.submit, "lead-1", pid, first_assessment, "nochmal")
     improved = world.assessment(pid)
     result = world.do(services.resubmit, "lead-1", pid, improved, "nachgebessert")
-    assert "Revision 2 eingefroren" in result.message and result.warnings == ()
+    assert "Revision 2 eingefroren" in said(result) and result.warnings == ()
 
     def snapshots(uow):
         return uow.submissions.submitted(pid), uow.procedures.get(pid)
@@ -124,12 +132,17 @@ def test_verdicts_are_frozen_once_the_auditor_signed_off(world):
     with pytest.raises(Refused, match="Nur der Auditor der Begehung"):
         world.do(services.record_verdicts, "cert-1", pid, corrected, "Korrektur")
     world.do(services.record_verdicts, "aud-1", pid, corrected, "Nachweis vor Ort gefunden")
-    world.do(services.sign_off, "aud-1", pid, "Bericht fertig")
+    with pytest.raises(UseCaseError, match="Nur der Auditor der Begehung") as refused:
+        world.sign_off(pid, auditor="cert-1")
+    assert refused.value.kind is ErrorKind.REFUSED and not world.pool.rendered  # refused before rendering
+    world.sign_off(pid)
     with pytest.raises(FrozenError, match="vom Auditor abgezeichnet"):
         world.do(services.record_verdicts, "aud-1", pid, {"1.1": VerdictInput(Status.NICHT_ERFUELLT, None)},
                  "doch nicht")
-    with pytest.raises(FrozenError):
-        world.do(services.sign_off, "aud-1", pid, "nochmal")
+    with pytest.raises(UseCaseError, match="^Die Begehung im Verfahren V-2025-001 wurde am 16.06.2025 vom Auditor "
+                                           "abgezeichnet") as frozen:
+        world.sign_off(pid, reason="nochmal")
+    assert frozen.value.kind is ErrorKind.REFUSED and len(world.pool.rendered) == 1
     verdicts = world.read(lambda uow: services.verdicts_of(uow, "aud-1", pid))
     assert [(v.criterion_id, v.verdict, v.remark) for v in verdicts] == [
         ("1.1", Status.ERFUELLT, "aktuelles Verzeichnis vorgelegt")]
@@ -182,7 +195,7 @@ def test_evidence_files_go_to_the_store_and_a_bad_one_refuses_the_submission(wor
         S.IN_DEVELOPMENT, [])
 
     result = world.do(services.submit, "lead-1", pid, good, "fertig", evidence_dir=folder, evidence_store=store)
-    assert result.count == 2 and "2 Beleg(e) gespeichert" in result.message
+    assert result.count == 2 and "2 Beleg(e) gespeichert" in said(result)
     assert all(store.exists(ev.sha256) for ev in evidence[:2])
     history = world.read(lambda uow: services.history(uow, "lead-1", pid))
     assert "Belege zu Revision 1 gespeichert (2)" in [h.what for h in history]
@@ -191,8 +204,8 @@ def test_evidence_files_go_to_the_store_and_a_bad_one_refuses_the_submission(wor
 def test_withdrawing_a_nomination_frees_its_place(world):
     pid = world.nominate()
     result = world.do(services.withdraw, "coord-a", pid, "Kita verzichtet")
-    assert result.message == ("Verfahren V-2025-001: nominiert → zurückgezogen; der Platz im Kontingent 2025/26 ist "
-                              "wieder frei (0 von 2 vergeben)")
+    assert said(result) == ("Verfahren V-2025-001: nominiert → zurückgezogen; der Platz im Kontingent 2025/26 ist "
+                            "wieder frei (0 von 2 vergeben)")
     again = world.nominate()
     assert again == "V-2025-002"
 

@@ -1,16 +1,18 @@
-"""Master data through the services: Kita CSV import (all or nothing), users, Familienzentren."""
+"""Master data through the services: Kita CSV import (all or nothing), users, Familienzentren.
+
+On the in-memory twin (``world``): no database needed for these rules.
+"""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.orm import Session
 
 from certflow import services
-from certflow.db import UnitOfWork, entries, make_engine, upgrade
+from certflow.db.memory import MemoryDatabase, MemoryUnitOfWork
 from certflow.kita_csv import KitaCsvError
 from certflow.lifecycle import Refused, Role, User
-from db_support import FixedClock, db_url, engine, postgres_admin  # noqa: F401
-from test_services_world import world  # noqa: F401
+from db_support import FixedClock
+from test_services_world import said, world  # noqa: F401
 
 HEADER = "id;name;traeger_id;jugendamt_id;strasse;plz;ort;lat;lon\n"
 
@@ -22,10 +24,9 @@ def _import(world, actor: str, text: str):
 def test_a_good_file_is_imported_with_its_audit_trail(world):
     text = HEADER + "k7;Kita Sieben;tr-a;ja-a;Weg 7;50001;Musterstadt;51,02;7,02\n" \
                     "k8;Kita Acht;tr-b;ja-a;Weg 8;50001;Musterstadt;51,03;7,03\n"
-    assert _import(world, "coord-a", text).message == "2 Kita(s) aus neu.csv eingelesen"
+    assert said(_import(world, "coord-a", text)) == "2 Kita(s) aus neu.csv eingelesen"
     assert {k.id for k in world.read(lambda uow: uow.kitas.in_jugendamt("ja-a"))} >= {"k7", "k8"}
-    with Session(world.engine) as session:
-        log = entries(session, "kita", "k8")
+    log = world.entries("kita", "k8")
     assert [(e.action, e.actor_id, e.reason) for e in log] == [("kita.create", "coord-a", "Liste des Jugendamts")]
 
 
@@ -60,20 +61,17 @@ def test_only_admin_and_coordinators_import(world):
         _import(world, "lead-1", HEADER + "k9;Kita Neun;tr-a;ja-a;Weg 9;50001;Musterstadt;51,02;7,02\n")
 
 
-def test_the_first_user_of_an_empty_database_may_create_itself_as_admin(db_url):
-    fresh = make_engine(db_url)
-    upgrade(fresh)
-    try:
-        with pytest.raises(Refused, match="Unbekannter Benutzer 'jemand'"), UnitOfWork(fresh) as uow:
-            services.add_user(uow, "jemand", User("lead", "Lea", Role.KITA_LEAD, familienzentrum_id="x"), "x")
-        with UnitOfWork(fresh, clock=FixedClock()) as uow:
-            services.add_user(uow, "root", User("root", "Rita Root", Role.ADMIN), "Einrichtung")
-        with pytest.raises(Refused, match="Unbekannter Benutzer 'root2'"), UnitOfWork(fresh) as uow:
-            services.add_user(uow, "root2", User("root2", "Zweite", Role.ADMIN), "noch ein Admin")
-        with UnitOfWork(fresh) as uow:
-            assert [u.id for u in uow.users.all()] == ["root"]
-    finally:
-        fresh.dispose()
+def test_the_first_user_of_an_empty_database_may_create_itself_as_admin():
+    fresh = MemoryDatabase()
+    with pytest.raises(Refused, match="Unbekannter Benutzer 'jemand'"), MemoryUnitOfWork(fresh) as uow:
+        services.add_user(uow, "jemand", User("lead", "Lea", Role.KITA_LEAD, familienzentrum_id="x"), "x")
+    with MemoryUnitOfWork(fresh, clock=FixedClock()) as uow:
+        services.add_user(uow, "root", User("root", "Rita Root", Role.ADMIN), "Einrichtung")
+    with pytest.raises(Refused, match="Unbekannter Benutzer 'root2'"), MemoryUnitOfWork(fresh) as uow:
+        services.add_user(uow, "root2", User("root2", "Zweite", Role.ADMIN), "noch ein Admin")
+    with MemoryUnitOfWork(fresh) as uow:
+        assert [u.id for u in uow.users.all()] == ["root"]
+    assert [(e.action, e.actor_id) for e in fresh.entries()] == [("user.create", "root")]
 
 
 def test_users_are_created_by_admin_with_their_scope(world):
@@ -94,4 +92,4 @@ def test_familienzentren_are_formed_by_their_jugendamt(world):
     with pytest.raises(Refused, match=r"verschiedenen Jugendämtern \(ja-a, ja-b\)"):
         world.do(services.create_familienzentrum, "admin", "fz-neu", "Neu", ["k5", "k6"], "Beschluss")
     result = world.do(services.create_familienzentrum, "coord-a", "fz-neu", "Neu", ["k5"], "Beschluss")
-    assert result.message == "Familienzentrum Neu (fz-neu) angelegt: Einzeleinrichtung"
+    assert said(result) == "Familienzentrum Neu (fz-neu) angelegt: Einzeleinrichtung"

@@ -1,4 +1,8 @@
-"""Roles and scopes: each use case allowed and refused; reads (overview, history) show only one's own."""
+"""Roles and scopes: each use case allowed and refused; reads (overview, history) show only one's own.
+
+On the in-memory twin (``world``); the scoped queries in SQL are checked against the same
+predicates in tests/test_services_queries*.py and tests/test_db_memory.py.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import pytest
 
 from certflow import services
 from certflow.lifecycle import Outcome, Refused, Role, User
-from db_support import db_url, engine, postgres_admin  # noqa: F401
+from certflow.services.runner import UseCaseError
 from test_services_world import KGJ, world  # noqa: F401
 
 NO_ACCESS = "Kein Zugriff"
@@ -56,8 +60,11 @@ def test_an_auditor_acts_only_on_the_procedures_assigned(scheduled):
     fz_b = world.read(lambda uow: uow.procedures.of_familienzentrum("fz-b")[0].id)
     _refused(world, services.withdraw, "aud-1", fz_b, "fremd", match=NO_ACCESS)
     world.do(services.record_audit, "aud-1", pid, visit, "Begehung vor Ort")
-    _refused(world, services.sign_off, "cert-1", pid, "ich nicht", match="Nur der Auditor der Begehung")
-    world.do(services.sign_off, "aud-1", pid, "Bericht fertig")
+    with pytest.raises(UseCaseError, match="Nur der Auditor der Begehung"):
+        world.sign_off(pid, auditor="cert-1")
+    with pytest.raises(UseCaseError, match=f"^{NO_ACCESS}: Arno Audit"):
+        world.sign_off(pid, auditor="aud-2")
+    world.sign_off(pid)
     _refused(world, services.decide, "aud-1", pid, Outcome.CERTIFIED, "selbst",
              match="Die Entscheidung trifft die Zertifizierungsstelle; Anna Audit hat die Rolle 'Auditor'")
 

@@ -7,6 +7,7 @@ from .model import (
     AreaKind,
     Catalogue,
     Criterion,
+    EvidenceOption,
     EvidenceRule,
     Form,
     FrequencyRule,
@@ -20,7 +21,7 @@ from .model import (
 )
 
 __all__ = [
-    "ALL_VARIANTS", "Area", "AreaKind", "Catalogue", "Criterion", "EvidenceRule", "Form",
+    "ALL_VARIANTS", "Area", "AreaKind", "Catalogue", "Criterion", "EvidenceOption", "EvidenceRule", "Form",
     "FrequencyRule", "Item", "Level", "ProcedureKind", "Profile", "ProfileRule", "Threshold",
     "Variant", "load_catalogue", "parse_catalogue",
 ]

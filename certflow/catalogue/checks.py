@@ -2,7 +2,8 @@
 
 Each check yields ``(path, message)`` pairs; the loader turns them into located
 problems. Checked: ids unique and well-formed, sub-item and criterion ids
-nested in their parent's number, every reference resolvable, every threshold
+nested in their parent's number, every reference resolvable (evidence kinds
+of alternatives too, none repeating another), every threshold
 reachable in every variant, profile rules satisfiable, and a note on
 everything marked provisional.
 """
@@ -18,6 +19,7 @@ from .model import (
     AreaKind,
     Catalogue,
     Criterion,
+    EvidenceRule,
     Level,
     Threshold,
     Variant,
@@ -112,8 +114,21 @@ def _check_references(cat: Catalogue) -> Found:
                         "each_min_sessions gilt nur mit count: records (gezählt werden Angebote, nicht Termine)"
                     )
             for r, rule in enumerate(item.evidence):
-                if rule.kind not in cat.evidence_kinds:
-                    yield base + ("evidence", r, "kind"), f"Nachweisart '{rule.kind}' ist nicht unter evidence_kinds erklärt"
+                yield from _check_evidence_rule(cat, rule, base + ("evidence", r))
+
+
+def _check_evidence_rule(cat: Catalogue, rule: EvidenceRule, path: Path) -> Found:
+    """Every kind declared; no alternative that repeats the rule or another alternative."""
+    options = rule.options()
+    for a, option in enumerate(options):
+        where = path if a == 0 else path + ("alternatives", a - 1)
+        if option.kind not in cat.evidence_kinds:
+            yield where + ("kind",), f"Nachweisart '{option.kind}' ist nicht unter evidence_kinds erklärt"
+        for b, earlier in enumerate(options[:a]):
+            if earlier == option:
+                what = "die Regel selbst" if b == 0 else f"Alternative {b - 1}"
+                yield where, f"dieselbe Nachweisregel wie {what} (Art '{option.kind}', gleiche Bedingungen)"
+                break
 
 
 def _reachable(criteria: list[Criterion], threshold: Threshold, variant: Variant) -> Iterator[tuple[str, str]]:

@@ -35,7 +35,8 @@ class Form(StrEnum):
     VERBUND = "verbund"
 
 
-Window = Literal["month", "quarter", "half_year", "year"]
+Window = Literal["week", "month", "quarter", "half_year", "year"]
+"""The windows of an ``every`` rule; how each is cut from a Prüfzeitraum: :mod:`certflow.scoring.periods`."""
 
 AREA_KIND_LABEL = {
     AreaKind.LEISTUNG: "Leistungsbereich",
@@ -90,15 +91,36 @@ class FrequencyRule(_Model):
     applies_to: AppliesTo | None = None
 
 
-class EvidenceRule(_Model):
-    """Which evidence an item needs, and what makes a piece of evidence count."""
+class EvidenceOption(_Model):
+    """One kind of evidence and what makes a piece of it count."""
 
     kind: str
     min_count: int = Field(1, ge=1)
     min_hours: float | None = Field(None, gt=0)
     max_age_years: int | None = Field(None, ge=1)
     within_period: bool = False
+
+
+class EvidenceRule(EvidenceOption):
+    """Which evidence an item needs: a kind with its conditions, or any of its ``alternatives`` instead.
+
+    "Zusatzausbildung oder Fortbildung": ``{kind: qualifikation, min_hours: 30, alternatives:
+    [{kind: fortbildung, min_hours: 30}]}``. Each alternative is judged on its own, with its own
+    conditions; the rule holds when one of them does.
+    """
+
+    alternatives: list[EvidenceOption] = Field(default_factory=list)
     applies_to: AppliesTo | None = None
+
+    def options(self) -> tuple[EvidenceOption, ...]:
+        """The rule's own kind first, then its alternatives, each as an :class:`EvidenceOption`."""
+        own = EvidenceOption(**{name: getattr(self, name) for name in EvidenceOption.model_fields})
+        return (own, *self.alternatives)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """Every kind of evidence that can satisfy the rule, its own first."""
+        return tuple(option.kind for option in self.options())
 
 
 class AllOf(_Model):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from .model import AppliesTo, EvidenceRule, Form, FrequencyRule, ProcedureKind
+from collections.abc import Mapping
 
-WINDOW_LABEL = {"month": "Monat", "quarter": "Quartal", "half_year": "Halbjahr", "year": "Jahr"}
+from .model import AppliesTo, EvidenceOption, EvidenceRule, Form, FrequencyRule, ProcedureKind
+
+WINDOW_LABEL = {"week": "Woche", "month": "Monat", "quarter": "Quartal", "half_year": "Halbjahr", "year": "Jahr"}
+WINDOW_PLURAL = {"week": "Wochen", "month": "Monaten", "quarter": "Quartalen", "half_year": "Halbjahren",
+                 "year": "Jahren"}
+"""The dative plural, as in "zu wenig in 3 Wochen"."""
 
 
 def unit(rule: FrequencyRule, n: int) -> str:
@@ -21,15 +26,24 @@ def frequency_text(rule: FrequencyRule, activity_label: str | None) -> str:
     return f"mindestens {rule.min} {unit(rule, rule.min)}{what}{each} {when}"
 
 
-def evidence_text(rule: EvidenceRule, kind_label: str) -> str:
-    """``Nachweis „Fortbildungsnachweis“, mindestens 30 Std., höchstens 7 Jahre alt``."""
-    parts = [f"{rule.min_count} Nachweise" if rule.min_count > 1 else "Nachweis"]
+def evidence_text(rule: EvidenceRule, kind_label: str, labels: Mapping[str, str] | None = None) -> str:
+    """``Nachweis „Fortbildungsnachweis“, mindestens 30 Std., höchstens 7 Jahre alt``; alternatives joined
+    with ``oder`` (their kinds named by ``labels``, the catalogue's ``evidence_kinds``)."""
+    parts = [_option_text(rule, kind_label)]
+    for option in rule.alternatives:
+        parts.append(_option_text(option, (labels or {}).get(option.kind, option.kind)))
+    return " oder ".join(parts)
+
+
+def _option_text(option: EvidenceOption, kind_label: str) -> str:
+    """One kind of evidence with its conditions."""
+    parts = [f"{option.min_count} Nachweise" if option.min_count > 1 else "Nachweis"]
     parts[0] += f" „{kind_label}“"
-    if rule.min_hours is not None:
-        parts.append(f"mindestens {rule.min_hours:g} Std.")
-    if rule.max_age_years is not None:
-        parts.append(f"höchstens {rule.max_age_years} Jahre alt")
-    if rule.within_period:
+    if option.min_hours is not None:
+        parts.append(f"mindestens {option.min_hours:g} Std.")
+    if option.max_age_years is not None:
+        parts.append(f"höchstens {option.max_age_years} Jahre alt")
+    if option.within_period:
         parts.append("aus dem Prüfzeitraum")
     return ", ".join(parts)
 

@@ -3,7 +3,8 @@
 Exit codes: 0 success (for ``score``: the seal's rules are met), 1 rules not
 met, 2 bad input or usage, 3 refused by the lifecycle's rules (role, scope,
 state, unknown user or record, conflict, frozen data; see :mod:`.session`).
-Bad input is printed with file, line and field, never as a traceback.
+Bad input is printed with file, line and field, never as a traceback; an internal error (a bug) is
+one German line and exit 70 (``CERTFLOW_DEBUG=1`` shows the traceback).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 
 import click
 
-from ..db.cli import audit, db
+from .database import audit, db
 from ..errors import InputError
 from .assessment import assessment
 from .catalogue import catalogue
@@ -23,6 +24,7 @@ from .qualitaetsprofil import qualitaetsprofil
 from .records import familienzentrum, jugendamt, kitas, traeger, users
 from .reminders import calendar_command, inbox, reminders, scheduler
 from .score import score
+from .serve import serve
 from .session import db_option
 
 
@@ -56,10 +58,28 @@ cli.add_command(db)
 cli.add_command(audit)
 cli.add_command(packet)
 cli.add_command(qualitaetsprofil)
+cli.add_command(serve)
 for command in (overview, history, procedure, certificate, contingent, verbund, kitas, familienzentrum, users,
                 jugendamt, traeger, reminders, inbox, calendar_command, scheduler):
     cli.add_command(command)
 
 
+EXIT_INTERNAL = 70  # EX_SOFTWARE: never 1, which means "rules not met"
+
+
 def main() -> None:
-    sys.exit(cli.main(standalone_mode=True))
+    """The ``certflow`` program: a bug is one German line and exit 70, never a traceback (unless debugging)."""
+    try:
+        code = cli.main(standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: anything the commands did not expect
+        from ..settings import Settings
+
+        if Settings.from_env().debug:
+            raise
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        click.echo(f"Interner Fehler ({type(exc).__name__}{': ' + text if text else ''}). Bitte melden; "
+                   "CERTFLOW_DEBUG=1 zeigt die Einzelheiten.", err=True)
+        code = EXIT_INTERNAL
+    sys.exit(code)

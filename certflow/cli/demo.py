@@ -11,7 +11,7 @@ procedure (``<procedure>-qualitaetsprofil.pdf``) and the Urkunde of every seal, 
 (``<number>-urkunde.pdf``). A packet signed off while the demo was built is written as the
 sign-off rendered it (the bytes whose SHA-256 it stored, so it is not rendered twice); the
 others are rendered by :func:`certflow.packet.render_batch` with two workers that read the
-new database themselves (:mod:`.documents`). The folder (default
+new database themselves (:mod:`certflow.services.rendering`). The folder (default
 ``certflow-demo-dokumente`` next to the database) is replaced on every run, carefully: a file
 ``.certflow-demo`` in it lists what the demo wrote; the next run deletes exactly those files
 and leaves anything else alone. A folder that is not empty and has no such list is not the
@@ -28,7 +28,7 @@ from pathlib import Path
 import click
 
 from .console import make_console
-from .session import DATE, EXIT_INPUT
+from .session import DATE, EXIT_INPUT, app_for
 
 DEFAULT_PATH = "certflow-demo.sqlite"
 DOCUMENTS_DIR = "certflow-demo-dokumente"
@@ -71,31 +71,22 @@ class _Documents:
     seals: list[str]                 # seal numbers
 
 
-def _documents(db_path: Path, folder: Path, day, actor: str, signed: dict[str, bytes], progress: bool) -> _Documents:
+def _documents(db_path: Path, folder: Path, day, actor: str, signed: dict[str, bytes], settings,
+               progress: bool) -> _Documents:
     """Write the demo's documents into ``folder``; ``signed`` are the packets the sign-offs rendered."""
-    from ..db import UnitOfWork, make_engine
     from ..demo_data import DemoClock
-    from ..packet import configured_templates_dir, render_batch, write_pdf
-    from ..services import packet_procedures, seal_numbers
-    from .documents import certificate_job, evidence_dir, packet_job, worker_url
+    from ..packet import render_batch, write_pdf
+    from ..services.rendering import document_jobs, documents_of
+    from ..services.runner import Application
 
-    at = DemoClock.on(day)()
-    engine = make_engine(f"sqlite:///{db_path}")
+    app = Application(settings.with_(database_url=f"sqlite:///{db_path}"), clock=DemoClock.on(day), after_commit=())
     try:
-        url = worker_url(engine)
-        with UnitOfWork(engine, clock=DemoClock.on(day)) as uow:
-            jugendaemter = [j.id for j in uow.jugendaemter.all()]
-            packets = [p for ja in jugendaemter for p in packet_procedures(uow, actor, ja)]
-            decided = [p for ja in jugendaemter for p in packet_procedures(uow, actor, ja, decided=True)]
-            seals = seal_numbers(uow, actor)
+        listing = app.run(lambda uow: documents_of(uow, actor))
+        jobs = document_jobs(app, actor, listing, at=app.now(),
+                             rendered=frozenset(p for p in listing.packets if signed.get(p)))
     finally:
-        engine.dispose()
-    evidence, templates = evidence_dir(), configured_templates_dir()
-    jobs = [packet_job(url, actor, p, evidence=evidence, at=at, templates_dir=templates) for p in packets
-            if not signed.get(p)]
-    jobs += [packet_job(url, actor, p, evidence=evidence, at=at, templates_dir=templates, kind="qualitaetsprofil",
-                        job_id=f"{p}-qualitaetsprofil") for p in decided]
-    jobs += [certificate_job(url, actor, n, at=at, templates_dir=templates, job_id=f"{n}-urkunde") for n in seals]
+        app.close()
+    packets = list(listing.packets)
     _clear_documents_dir(folder)
     folder.mkdir(parents=True, exist_ok=True)
     names = [f"{p}.pdf" for p in packets if signed.get(p)] + [f"{j.id}.pdf" for j in jobs]
@@ -107,7 +98,7 @@ def _documents(db_path: Path, folder: Path, day, actor: str, signed: dict[str, b
             files[p] = folder / f"{p}.pdf"
     report = render_batch(jobs, folder, workers=2, progress=progress)
     files.update((item.job_id, item.path) for item in report.ok)
-    return _Documents(files, report.failed, packets, decided, seals)
+    return _Documents(files, report.failed, packets, list(listing.profiles), list(listing.seals))
 
 
 class _BuildProgress:
@@ -145,7 +136,9 @@ class _BuildProgress:
               help=f"Ordner für Auditpakete, Qualitätsprofile und Urkunden (sonst {DOCUMENTS_DIR} neben der "
                    "Datenbank; wird ersetzt)")
 @click.option("--no-documents", is_flag=True, help="Keine PDF-Dokumente erzeugen (schneller)")
-def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool) -> None:
+@click.option("--serve", is_flag=True,
+              help="Danach die Webanwendung starten (127.0.0.1:8000) und die Demo-Zugänge ausgeben")
+def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool, serve: bool = False) -> None:
     """Legt eine Demo-Datenbank an: zwei Jugendämter, zwölf Kitas, Verfahren in jedem Zustand.
 
     Dazu die Auditpakete, Qualitätsprofile und Urkunden der Demo als PDF in einem Ordner. Er wird
@@ -162,6 +155,7 @@ def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool) -
     from .views import overview_table, users_table
 
     day = today or local_date(utc_now())
+    settings = app_for(click.get_current_context()).settings  # evidence store and templates of the deployment
     if db_path.parent and not db_path.parent.is_dir():
         raise click.BadParameter(f"Ordner {db_path.parent} gibt es nicht", param_hint="--db")
     folder = None if no_documents else (documents_dir or db_path.parent / DOCUMENTS_DIR)
@@ -174,7 +168,7 @@ def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool) -
     try:
         upgrade(engine)
         with _BuildProgress(enabled=sys.stdout.isatty()) as progress:
-            summary = build_demo(engine, day, progress)
+            summary = build_demo(engine, day, progress, settings=settings)
         with UnitOfWork(engine, clock=DemoClock.on(day)) as uow:
             rows = overview(uow, ADMIN, day)
         planned = replan(engine, DemoClock.on(day)()).planned  # fill the reminder table as of that day
@@ -194,7 +188,7 @@ def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool) -
     console.print(overview_table(rows, day, title=f"Übersicht (als {ADMIN})"))
     console.print(users_table(summary.users, title="Benutzer für --as"))
     console.print(f"Erinnerungen geplant: {planned}; was am {day:%d.%m.%Y} fällig ist, zeigt:")
-    console.print(f"  certflow --db {shlex.quote(str(db_path))} reminders plan --as-of {day.isoformat()}",
+    console.print(f"  certflow --db {shlex.quote(str(db_path))} reminders plan --as admin --as-of {day.isoformat()}",
                   soft_wrap=True)
 
     by_fz = {row.familienzentrum_id: row for row in rows}
@@ -202,7 +196,7 @@ def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool) -
     audited = by_fz["fz-kunterbunt"].procedure_id
     documents = None
     if folder is not None:
-        documents = _documents(db_path, folder, day, ADMIN, summary.packets,
+        documents = _documents(db_path, folder, day, ADMIN, summary.packets, settings,
                                progress=sys.stdout.isatty())
         console.print(f"Dokumente: {len(documents.files)} PDF in {folder} ({len(documents.packets)} Auditpakete, "
                       f"{len(documents.profiles)} Qualitätsprofile, {len(documents.seals)} Urkunden)", soft_wrap=True)
@@ -241,6 +235,10 @@ def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool) -
         console.print(f"  {command}", soft_wrap=True)
     if documents is not None and documents.failed:
         raise SystemExit(1)
+    if serve:  # the web application on the demo database, logins printed (certflow.cli.serve)
+        from .serve import serve_demo
+
+        serve_demo(db_path, day)
 
 
 def _ordered(counts, labels):

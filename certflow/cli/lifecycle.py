@@ -13,7 +13,7 @@ import click
 
 from .console import make_console
 from .default_group import DefaultGroup
-from .session import DATE, EXIT_INPUT, KGJ, as_option, reason_option, report, run, with_db
+from .session import DATE, EXIT_INPUT, KGJ, app_for, as_option, reason_option, report, run, with_db
 
 __all__ = ["certificate", "contingent", "history", "overview", "procedure", "verbund"]
 
@@ -111,12 +111,12 @@ def sign_off(ctx, procedure_id, out, actor, reason) -> None:
     Das Auditpaket wird dabei erzeugt und seine SHA-256 mit der Abzeichnung gespeichert;
     certflow packet verify DATEI prüft später, ob eine Datei genau dieses Paket ist.
     """
-    from .documents import configured_signer
+    from .documents import configured_signer, use
 
     if out is not None and not out.parent.is_dir():
         raise click.BadParameter(f"Ordner {out.parent} gibt es nicht", param_hint="-o")
-    signer = configured_signer() if out is not None else None
-    result = run(ctx, lambda uow: _services().sign_off(uow, actor, procedure_id, reason))
+    signer = configured_signer(ctx) if out is not None else None
+    result = use(ctx, lambda app: _services().sign_off(app, actor, procedure_id, reason))
     report(result)
     if out is not None and result.document is not None:
         from ..packet import PacketError, write_pdf
@@ -142,7 +142,7 @@ def _submission(name: str, service: str, doc: str) -> None:
     @with_db
     def command(ctx, procedure_id, assessment, evidence_dir, actor, reason) -> None:
         services = _services()
-        store = services.default_evidence_store() if evidence_dir is not None else None
+        store = app_for(ctx).evidence_store() if evidence_dir is not None else None
         report(run(ctx, lambda uow: getattr(services, service)(
             uow, actor, procedure_id, assessment, reason, evidence_dir=evidence_dir, evidence_store=store)))
 
@@ -216,12 +216,19 @@ def certificate() -> None:
 @certificate.command("recertify")
 @click.argument("familienzentrum_id", metavar="FAMILIENZENTRUM")
 @click.option("--kgj", type=KGJ, default=None, help="Kindergartenjahr (sonst das Jahr, in dem sie fällig ist)")
+@click.option("--force", is_flag=True, default=False,
+              help="Auch vor dem Re-Zertifizierungsfenster eröffnen (die Begründung steht mit --reason im "
+                   "Prüfprotokoll)")
 @as_option
 @reason_option
 @with_db
-def recertify(ctx, familienzentrum_id, kgj, actor, reason) -> None:
-    """Die Re-Zertifizierung eröffnen; sie kann nicht auf ein späteres Jahr verschoben werden."""
-    report(run(ctx, lambda uow: _services().start_recertification(uow, actor, familienzentrum_id, reason, kgj=kgj)))
+def recertify(ctx, familienzentrum_id, kgj, force, actor, reason) -> None:
+    """Die Re-Zertifizierung eröffnen; sie kann nicht auf ein späteres Jahr verschoben werden.
+
+    Vor dem Re-Zertifizierungsfenster (Unterlagen ab 1. Oktober vor dem Prüfzeitraum) nur mit --force.
+    """
+    report(run(ctx, lambda uow: _services().start_recertification(uow, actor, familienzentrum_id, reason, kgj=kgj,
+                                                                  force=force)))
 
 
 @certificate.command("advance")
@@ -242,12 +249,10 @@ def advance(ctx, actor, reason) -> None:
 @with_db
 def render_certificate_command(ctx, number, out, actor) -> None:
     """Die Urkunde eines Gütesiegels (neueste Laufzeit) als PDF/A-3 erzeugen."""
-    from ..packet import render_certificate
-    from ..services.documents import certificate_data
-    from .documents import render_or_exit
+    from ..services.rendering import render_certificate
+    from .documents import use
 
-    data = run(ctx, lambda uow: certificate_data(uow, actor, number))
-    result = render_or_exit(render_certificate, data, out)
+    result = use(ctx, lambda app: render_certificate(app, actor, number, out))
     click.echo(f"Urkunde {out}: {result.pages} Seite(n)")
     click.echo(f"SHA-256: {result.sha256}")
 
@@ -300,18 +305,27 @@ def carry_over(ctx, jugendamt_id, kgj, actor, reason) -> None:
 
 @click.group("verbund")
 def verbund() -> None:
-    """Verbund: eine Kita tritt bei oder aus."""
+    """Verbund: eine Kita tritt bei oder aus; eine Einzeleinrichtung wird zum Verbund."""
+
+
+_EXCEPTION_HELP = ("Begründung einer Ausnahme von „in der Regel höchstens 5 Einrichtungen im Umkreis von 3 km“ "
+                   "(z. B. Ministerium oder Jugendhilfeplanung); steht im Prüfprotokoll")
 
 
 @verbund.command("join")
 @click.argument("familienzentrum_id", metavar="FAMILIENZENTRUM")
 @click.argument("kita_id", metavar="KITA")
+@click.option("--exception-reason", default=None, metavar="TEXT", help=_EXCEPTION_HELP)
 @as_option
 @reason_option
 @with_db
-def join(ctx, familienzentrum_id, kita_id, actor, reason) -> None:
-    """Eine Kita tritt dem Verbund bei (sie trägt dessen Gütesiegel bis zum Ablauf)."""
-    report(run(ctx, lambda uow: _services().join(uow, actor, familienzentrum_id, kita_id, reason)))
+def join(ctx, familienzentrum_id, kita_id, exception_reason, actor, reason) -> None:
+    """Eine Kita tritt dem Verbund bei (sie trägt dessen Gütesiegel bis zum Ablauf).
+
+    Eine sechste Einrichtung oder eine mehr als 3 km entfernte nur mit --exception-reason.
+    """
+    report(run(ctx, lambda uow: _services().join(uow, actor, familienzentrum_id, kita_id, reason,
+                                                 exception_reason=exception_reason)))
 
 
 @verbund.command("leave")
@@ -326,3 +340,28 @@ def leave(ctx, familienzentrum_id, kita_id, new_zue, actor, reason) -> None:
     """Eine Kita tritt aus; bleibt nicht mehr als die Hälfte, wird das Gütesiegel widerrufen."""
     report(run(ctx, lambda uow: _services().leave(uow, actor, familienzentrum_id, kita_id, reason,
                                                   new_zuschussempfaenger_id=new_zue)))
+
+
+@verbund.command("restructure")
+@click.argument("familienzentrum_id", metavar="FAMILIENZENTRUM")
+@click.option("--kita", "kita_ids", multiple=True, required=True, metavar="KITA",
+              help="Einrichtung des neuen Verbunds, die bisherige eingeschlossen (mehrfach angeben)")
+@click.option("--zuschussempfaenger", "zue", default=None, metavar="KITA",
+              help="Zuschussempfänger des Verbunds (sonst die bisherige Einrichtung)")
+@click.option("--kgj", type=KGJ, default=None,
+              help="Kindergartenjahr der neuen Zertifizierung (sonst das Jahr, in dem das Gütesiegel fällig ist)")
+@click.option("--exception-reason", default=None, metavar="TEXT", help=_EXCEPTION_HELP)
+@click.option("--id", "procedure_id", default=None, help="Kennung des Verfahrens (sonst V-<Jahr>-<Nr.>)")
+@as_option
+@reason_option
+@with_db
+def restructure(ctx, familienzentrum_id, kita_ids, zue, kgj, exception_reason, procedure_id, actor, reason) -> None:
+    """Aus einer Einzeleinrichtung wird ein Verbund: eine neue Zertifizierung mit neuer Zertifizierungsnummer.
+
+    Das bisherige Gütesiegel gilt weiter, bis die neue Urkunde es ablöst; es wird nicht re-zertifiziert.
+    """
+    from ..services.verbund import restructure as restructure_verbund
+
+    report(run(ctx, lambda uow: restructure_verbund(
+        uow, actor, familienzentrum_id, list(kita_ids), zue, reason, kgj=kgj, exception_reason=exception_reason,
+        procedure_id=procedure_id)))

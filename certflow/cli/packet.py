@@ -1,11 +1,11 @@
 """``certflow packet render|verify``: the audit packet of one procedure as PDF/A-3, and its check.
 
-``render`` builds the packet from the database (:func:`certflow.services.documents.packet_data`)
-as the user named with ``--as`` (read scope applies) and prints pages and SHA-256; ``certflow
-packet VERFAHREN …`` is short for it (:class:`.default_group.DefaultGroup`). With ``--all
---jugendamt ID`` it renders the packets of every procedure of that Jugendamt the user may see
-that has a submitted self-assessment (:func:`certflow.services.packet_procedures`) in worker
-processes (:func:`certflow.packet.render_batch`, see :mod:`.documents`); exit 1 when some failed.
+``render`` has the packet made from the database as the user named with ``--as`` (read scope
+applies; :func:`certflow.services.rendering.render_packet`: read in one unit of work, rendered in
+a worker process) and prints pages and SHA-256; ``certflow packet VERFAHREN …`` is short for it
+(:class:`.default_group.DefaultGroup`). With ``--all --jugendamt ID`` it renders the packets of
+every procedure of that Jugendamt the user may see that has a submitted self-assessment, in
+parallel (:func:`certflow.services.rendering.render_all_packets`); exit 1 when some failed.
 ``verify`` tells whether a file is the packet with the given SHA-256 (or the one stored with the sign-off).
 Exit codes: 0 done / matches, 1 does not match, 2 bad input, 3 refused (see :mod:`.session`).
 """
@@ -18,7 +18,7 @@ import click
 from click.core import ParameterSource
 
 from .default_group import DefaultGroup
-from .documents import configured_signer, render_or_exit, target_file
+from .documents import configured_signer, target_file, use
 from .session import EXIT_INPUT, as_option, run, with_db
 
 __all__ = ["packet"]
@@ -28,26 +28,23 @@ _BATCH_ONLY = ("jugendamt_id", "workers", "timeout_s", "memory_mb")  # --no-prog
 
 
 def _render_all(ctx: click.Context, jugendamt_id: str, out_dir: Path, actor: str, workers: int, timeout_s: float,
-                memory_mb: int, progress: bool, signer) -> None:
+                memory_mb: int, progress: bool) -> None:
     """``packet --all --jugendamt ID -o DIR``: every packet of the Jugendamt the actor may see, in parallel."""
     import sys
 
-    from ..packet import configured_templates_dir, render_batch
-    from ..services import packet_procedures
-    from .documents import echo_batch, evidence_dir, packet_job, worker_url
+    from ..services.rendering import render_all_packets
+    from .documents import echo_batch
 
     if out_dir.exists() and not out_dir.is_dir():
         raise click.BadParameter(f"{out_dir} ist eine Datei; mit --all einen Ordner angeben", param_hint="'-o'")
-    ids, url = run(ctx, lambda uow: (packet_procedures(uow, actor, jugendamt_id), worker_url(uow.engine)))
-    if not ids:
+    signer = configured_signer(ctx)
+    report = use(ctx, lambda app: render_all_packets(
+        app, actor, jugendamt_id, out_dir, signer=signer, workers=workers, timeout_s=timeout_s, memory_mb=memory_mb,
+        progress=progress and sys.stderr.isatty()))
+    if not report.ok and not report.failed:
         click.echo(f"Keine Verfahren mit eingereichter Selbstbewertung im Jugendamt {jugendamt_id}, "
                    f"die {actor} sehen darf.")
         return
-    evidence, templates = evidence_dir(), configured_templates_dir()
-    jobs = [packet_job(url, actor, procedure_id, evidence=evidence, templates_dir=templates, signer=signer)
-            for procedure_id in ids]
-    report = render_batch(jobs, out_dir, workers=workers, timeout_s=timeout_s, memory_mb=memory_mb,
-                          progress=progress and sys.stderr.isatty())
     echo_batch(report)
     if report.failed:
         raise SystemExit(1)
@@ -92,15 +89,14 @@ def render(ctx: click.Context, procedure_id: str | None, out: Path, actor: str, 
     Exit-Codes: 0 alle erstellt, 1 einige fehlgeschlagen (mit --all), 2 fehlerhafter Aufruf
     (unbekanntes Jugendamt, -o ist eine Datei), 3 abgelehnt (z. B. ein fremdes Jugendamt).
     """
-    from ..packet import render_packet
-    from ..services.documents import packet_data
+    from ..services.rendering import render_packet
 
     if all_:
         if procedure_id is not None:
             raise click.UsageError("entweder VERFAHREN oder --all angeben, nicht beides")
         if not jugendamt_id:
             raise click.UsageError("--all braucht --jugendamt JUGENDAMT")
-        _render_all(ctx, jugendamt_id, out, actor, workers, timeout_s, memory_mb, progress, configured_signer())
+        _render_all(ctx, jugendamt_id, out, actor, workers, timeout_s, memory_mb, progress)
         return
     for param in ctx.command.params:
         if param.name in _BATCH_ONLY and ctx.get_parameter_source(param.name) is not ParameterSource.DEFAULT:
@@ -108,9 +104,8 @@ def render(ctx: click.Context, procedure_id: str | None, out: Path, actor: str, 
     if procedure_id is None:
         raise click.UsageError("VERFAHREN angeben, oder --all --jugendamt JUGENDAMT")
     target_file(out)
-    signer = configured_signer()
-    data = run(ctx, lambda uow: packet_data(uow, actor, procedure_id))
-    result = render_or_exit(render_packet, data, out, signer=signer)
+    signer = configured_signer(ctx)
+    result = use(ctx, lambda app: render_packet(app, actor, procedure_id, out, signer=signer))
     click.echo(f"Auditpaket {out}: {result.pages} Seiten" + (", digital signiert (PAdES)" if result.signed else ""))
     click.echo(f"SHA-256: {result.sha256}")
 

@@ -14,7 +14,7 @@ import click
 
 from ..lifecycle.entities import Role
 from .console import make_console
-from .session import as_option, reason_option, report, run, with_db
+from .session import DATE, as_option, reason_option, report, run, with_db
 
 __all__ = ["familienzentrum", "jugendamt", "kitas", "traeger", "users"]
 
@@ -132,3 +132,108 @@ def add_traeger(ctx, traeger_id, name, actor, reason) -> None:
     from ..lifecycle.entities import Traeger
 
     report(run(ctx, lambda uow: _services().add_traeger(uow, actor, Traeger(traeger_id, name), reason)))
+
+
+# -- accounts: passwords, API tokens, one-time links (certflow.services.accounts) -----------------------------
+
+
+def _secret_prompt(text: str) -> str:
+    """A hidden prompt; no input (no terminal, end of input) is bad input (exit 2), not a traceback."""
+    try:
+        return click.prompt(text, hide_input=True, default="", show_default=False)
+    except click.Abort:
+        click.echo("\nAbgebrochen: kein Passwort eingegeben.", err=True)
+        raise SystemExit(2) from None
+
+
+@users.command("password")
+@click.argument("user_id", metavar="BENUTZER")
+@as_option
+@click.option("--reason", default=None, metavar="TEXT", help="Warum (sonst: Passwort gesetzt durch …)")
+@with_db
+def password(ctx, user_id, actor, reason) -> None:
+    """Das Passwort von BENUTZER setzen (verdeckte Eingabe): für sich selbst mit dem bisherigen, sonst
+    durch die Administration."""
+    current = _secret_prompt("Bisheriges Passwort (leer, wenn noch keines gesetzt ist)") if actor == user_id else None
+    new = _secret_prompt("Neues Passwort")
+    if _secret_prompt("Neues Passwort wiederholen") != new:
+        click.echo("Fehler: die beiden Eingaben stimmen nicht überein; nichts geändert.", err=True)
+        raise SystemExit(2)
+    run(ctx, lambda uow: _services().set_password(uow, actor, user_id, new, reason=reason, current_password=current))
+    click.echo(f"Passwort für {user_id} gesetzt.")
+
+
+@users.command("token")
+@click.argument("user_id", metavar="BENUTZER")
+@click.option("--label", required=True, metavar="TEXT", help="Wofür (z. B. der Rechner), steht in der Liste")
+@click.option("--expires", type=DATE, default=None, metavar="DATUM", help="Gültig bis einschließlich (JJJJ-MM-TT)")
+@click.option("--scope", type=click.Choice(["write", "read"]), default="write", show_default=True,
+              help="write: alles, was BENUTZER darf; read: nur lesen")
+@as_option
+@with_db
+def token(ctx, user_id, label, expires, scope, actor) -> None:
+    """Einen Zugangsschlüssel für die Kommandozeile erstellen; er wird nur dieses eine Mal angezeigt."""
+    from datetime import datetime, time, timedelta
+
+    from ..lifecycle.machinery import BERLIN
+
+    until = datetime.combine(expires + timedelta(days=1), time(0), BERLIN) if expires else None
+    new = run(ctx, lambda uow: _services().create_token(uow, actor, user_id, label=label, scope=scope,
+                                                        expires_at=until))
+    valid = f"gültig bis {expires:%d.%m.%Y}" if expires else "ohne Ablaufdatum"
+    click.echo(f"Zugangsschlüssel {new.id} „{new.label}“ für {new.user_id} ({new.scope.value}, {valid}); "
+               "er wird nur jetzt angezeigt:", err=True)
+    click.echo(new.token)
+
+
+@users.command("tokens")
+@click.argument("user_id", metavar="BENUTZER")
+@as_option
+@with_db
+def tokens(ctx, user_id, actor) -> None:
+    """Die Zugangsschlüssel von BENUTZER (ohne die Schlüssel selbst)."""
+    from rich.table import Table
+
+    from ..lifecycle.machinery import BERLIN
+
+    found = run(ctx, lambda uow: _services().list_tokens(uow, actor, user_id))
+
+    def when(at):
+        return at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M") if at else "–"
+
+    table = Table(title=f"Zugangsschlüssel von {user_id} ({len(found)})")
+    for column in ("Nr.", "Bezeichnung", "Umfang", "erstellt", "gültig bis", "zuletzt benutzt", "widerrufen"):
+        table.add_column(column)
+    for t in found:
+        table.add_row(str(t.id), t.label, t.scope.value, when(t.created_at), when(t.expires_at),
+                      when(t.last_used_at), when(t.revoked_at))
+    make_console().print(table)
+
+
+@users.command("token-revoke")
+@click.argument("token_id", metavar="NR", type=int)
+@as_option
+@click.option("--reason", default=None, metavar="TEXT", help="Warum (steht im Prüfprotokoll)")
+@with_db
+def token_revoke(ctx, token_id, actor, reason) -> None:
+    """Einen Zugangsschlüssel widerrufen (sein Inhaber oder die Administration)."""
+    revoked = run(ctx, lambda uow: _services().revoke_token(uow, actor, token_id, reason=reason))
+    click.echo(f"Zugangsschlüssel {revoked.id} „{revoked.label}“ von {revoked.user_id} widerrufen.")
+
+
+@users.command("invite")
+@click.argument("user_id", metavar="BENUTZER")
+@click.option("--reset", is_flag=True, help="Einen Link zum Zurücksetzen statt zur Erstanmeldung senden")
+@click.option("--url", "base_url", default="http://127.0.0.1:8000", show_default=True,
+              help="Adresse der Webanwendung (für den Link in der E-Mail)")
+@as_option
+@with_db
+def invite(ctx, user_id, reset, base_url, actor) -> None:
+    """Einen Einmal-Link zum Festlegen des Passworts per E-Mail senden (über den Postausgang)."""
+    from ..lifecycle.machinery import BERLIN
+
+    purpose = "reset" if reset else "first_login"
+    issued = run(ctx, lambda uow: _services().issue_one_time_link(uow, actor, user_id, purpose, base_url=base_url))
+    until = issued.expires_at.astimezone(BERLIN)
+    click.echo(f"Link für {issued.user_id} an {issued.email} in den Postausgang gelegt (gültig bis "
+               f"{until:%d.%m.%Y %H:%M} Uhr); versandt wird er mit dem nächsten Lauf des Planers.")

@@ -27,7 +27,8 @@ from ..calendar import KindergartenYear
 from ..errors import InputError
 
 __all__ = [
-    "EXIT_INPUT", "EXIT_REFUSED", "KGJ", "DATE", "as_option", "db_option", "engine_for", "reason_option", "report",
+    "EXIT_INPUT", "EXIT_REFUSED", "KGJ", "DATE", "app_for", "as_option", "db_option", "engine_for", "exit_code", "fail",
+    "reason_option", "report",
     "resolve_url", "run",
 ]
 
@@ -100,33 +101,31 @@ def reason_option(func: Callable) -> Callable:
                         help="Warum (steht im Prüfprotokoll)")(func)
 
 
+def app_for(ctx: click.Context):
+    """The :class:`~certflow.services.runner.Application` of this command: settings from the environment,
+    the database chosen with ``--db`` (command, then group) applied; one per command, closed when it ends."""
+    from ..services.runner import Application
+    from ..settings import Settings
+
+    root = ctx.find_root()
+    app = root.meta.get("certflow.app")
+    if app is None:
+        settings = root.meta.get("certflow.settings") or Settings.from_env()
+        url = resolve_url(ctx.meta.get("certflow.db"))
+        app = Application(settings.with_(database_url=url) if url else settings)
+        root.meta["certflow.app"] = app
+        root.call_on_close(app.close)
+    return app
+
+
 def engine_for(ctx: click.Context):
-    """The engine of the database chosen with ``--db`` (command, then group), env or default; migrated."""
-    from sqlalchemy.exc import SQLAlchemyError
+    """The engine of the command's database, migrated (exit 2 with the reason otherwise)."""
+    from ..services.runner import UseCaseError
 
-    from ..db import current_revision, head_revision, make_engine
-
-    url = resolve_url(ctx.meta.get("certflow.db"))
     try:
-        engine = make_engine(url)
-    except Exception as exc:  # bad URL or missing driver
-        _fail(EXIT_INPUT, f"Datenbank nicht nutzbar: {exc}")
-    try:
-        current = current_revision(engine)
-    except SQLAlchemyError as exc:
-        engine.dispose()
-        _fail(EXIT_INPUT, f"Datenbank nicht erreichbar: {_first_line(exc)}")
-    if current != head_revision():
-        engine.dispose()
-        shown = engine.url.render_as_string(hide_password=True)
-        state = "nicht eingerichtet" if current is None else f"veraltet (Revision {current})"
-        _fail(EXIT_INPUT, f"Datenbank {shown} ist {state}: zuerst certflow db upgrade --url {shown}")
-    return engine
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        return app_for(ctx).engine
+    except UseCaseError as exc:
+        fail(exc)
 
 
 def _fail(code: int, message: str):
@@ -134,62 +133,43 @@ def _fail(code: int, message: str):
     raise SystemExit(code)
 
 
+def exit_code(error) -> int:
+    """The exit code of a :class:`~certflow.services.runner.UseCaseError`: 2 bad input or database, 3 refused."""
+    from ..services.runner import ErrorKind
+
+    return EXIT_INPUT if error.kind in (ErrorKind.INPUT, ErrorKind.DATABASE) else EXIT_REFUSED
+
+
+def fail(error):
+    """Print a :class:`~certflow.services.runner.UseCaseError` in German and exit with its code."""
+    from ..services.runner import ErrorKind
+
+    lines = error.lines()
+    if error.kind in (ErrorKind.REFUSED, ErrorKind.CONFLICT, ErrorKind.NOT_FOUND):
+        lines = [f"Abgelehnt: {error.message}"]
+    _fail(exit_code(error), "\n".join(lines))
+
+
 def run(ctx: click.Context, action: Callable[[Any], T]) -> T:
-    """Run ``action(uow)`` in one unit of work; turn refusals and bad input into messages and exit codes."""
-    from sqlalchemy.exc import SQLAlchemyError
+    """Run ``action(uow)`` as one use case of the application layer; failures become messages and exit codes."""
+    from ..services.runner import UseCaseError
 
-    from ..db import UnitOfWork
-    from ..lifecycle.machinery import Refused
-
-    engine = engine_for(ctx)
+    app = app_for(ctx)
     try:
-        with UnitOfWork(engine) as uow:
-            result = action(uow)
-        _replan_after(engine, result)
-        return result
-    except Refused as exc:
-        _fail(EXIT_REFUSED, f"Abgelehnt: {exc.message}")
-    except InputError as exc:
-        lines = [f"Fehler ({exc.kind}): {len(exc.problems)} Problem(e)", *(f"  {p}" for p in exc.problems)]
-        _fail(EXIT_INPUT, "\n".join(lines))
-    except SQLAlchemyError as exc:
-        _fail(EXIT_INPUT, f"Datenbankfehler: {_first_line(exc)}")
-    finally:
-        engine.dispose()
-
-
-def _replan_after(engine, result: Any) -> None:
-    """Recompute the reminders of what a committed change touched (dates and states may have moved).
-
-    The change is committed already; if replanning fails, the next scheduler scan does it, so a
-    failure here is only a note.
-    """
-    from ..lifecycle.machinery import utc_now
-    from ..scheduler import replan
-    from ..services.common import Result
-
-    if not isinstance(result, Result):  # a read (overview, history, documents): nothing moved
-        return
-    subject = None
-    for attr in ("procedure", "certificate", "familienzentrum"):
-        obj = getattr(result, attr, None)
-        if obj is not None:
-            subject = {"familienzentrum_id": getattr(obj, "familienzentrum_id", None) or obj.id}
-            break
-    if subject is None and getattr(result, "contingent", None) is not None:
-        subject = {"jugendamt_id": result.contingent.jugendamt_id}
-    if subject is None:
-        return
-    try:
-        replan(engine, utc_now(), **subject)
-    except Exception as exc:  # noqa: BLE001 - the change itself is safe; say why the reminders lag
-        click.echo(f"Hinweis: Erinnerungen werden beim nächsten Lauf des Planers aktualisiert ({_first_line(exc)})",
-                   err=True)
+        result = app.run(action)
+    except UseCaseError as exc:
+        fail(exc)
+    for note in app.notes:
+        click.echo(f"Hinweis: {note}", err=True)
+    app.notes.clear()
+    return result
 
 
 def report(result) -> None:
-    """Print a service result: its message, then each warning."""
-    click.echo(result.message)
+    """Print a service result in German (:func:`certflow.messages.describe`), then each warning."""
+    from ..messages import describe
+
+    click.echo(describe(result))
     for warning in result.warnings:
         click.echo(f"Hinweis: {warning}")
 

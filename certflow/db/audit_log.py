@@ -18,18 +18,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from .tables import GENESIS_HASH, AuditHeadRow, AuditLogRow
 
-__all__ = ["AuditEntry", "VerifyResult", "append", "canonical_payload", "count", "entries", "entry_hash", "verify"]
+__all__ = [
+    "AuditEntry", "VerifyResult", "append", "canonical_payload", "count", "entries", "entry_hash", "procedure_history",
+    "state_since", "verify",
+]
 
 _LOG = AuditLogRow.__table__
 _HEAD = AuditHeadRow.__table__
@@ -124,17 +127,51 @@ def append(session: Session, *items: AuditEntry) -> list[AuditEntry]:
     return written
 
 
+def _entry(row: Any) -> AuditEntry:
+    return AuditEntry(at=row.at, actor_id=row.actor_id, action=row.action, subject_kind=row.subject_kind,
+                      subject_id=row.subject_id, reason=row.reason, payload=json.loads(row.payload),
+                      from_state=row.from_state, to_state=row.to_state, seq=row.seq, prev_hash=row.prev_hash,
+                      hash=row.hash)
+
+
+def _read(session: Session, *conditions: Any) -> list[AuditEntry]:
+    return [_entry(row) for row in session.execute(select(_LOG).where(*conditions).order_by(_LOG.c.seq))]
+
+
 def entries(session: Session, subject_kind: str | None = None, subject_id: str | None = None) -> list[AuditEntry]:
     """The log (or one subject's part of it) in order, payloads decoded."""
-    query = select(_LOG).order_by(_LOG.c.seq)
+    conditions = []
     if subject_kind is not None:
-        query = query.where(_LOG.c.subject_kind == subject_kind)
+        conditions.append(_LOG.c.subject_kind == subject_kind)
     if subject_id is not None:
-        query = query.where(_LOG.c.subject_id == subject_id)
-    return [AuditEntry(at=r.at, actor_id=r.actor_id, action=r.action, subject_kind=r.subject_kind,
-                       subject_id=r.subject_id, reason=r.reason, payload=json.loads(r.payload),
-                       from_state=r.from_state, to_state=r.to_state, seq=r.seq, prev_hash=r.prev_hash, hash=r.hash)
-            for r in session.execute(query)]
+        conditions.append(_LOG.c.subject_id == subject_id)
+    return _read(session, *conditions)
+
+
+def procedure_history(session: Session, procedure_id: str) -> list[AuditEntry]:
+    """The part of the log about one procedure, in order: its state changes and edits, its
+    self-assessment revisions (``P#n``), its visit, verdicts (``P/criterion``) and decision."""
+    log = _LOG.c
+    return _read(session, or_(
+        log.subject_kind.in_(("procedure", "audit_visit", "decision")) & (log.subject_id == procedure_id),
+        (log.subject_kind == "assessment_revision") & log.subject_id.startswith(f"{procedure_id}#", autoescape=True),
+        (log.subject_kind == "audit_verdict") & log.subject_id.startswith(f"{procedure_id}/", autoescape=True),
+    ))
+
+
+def state_since(session: Session, procedure_ids: Collection[str]) -> dict[str, datetime]:
+    """When each of these procedures entered its current state: the time of its last state change
+    (or of its creation), in one query. Procedures without such an entry are left out."""
+    if not procedure_ids:
+        return {}
+    log = _LOG.c
+    moved = or_(log.from_state.is_(None), log.from_state != log.to_state)
+    last = (select(log.subject_id, func.max(log.seq).label("seq"))
+            .where(log.subject_kind == "procedure", log.to_state.is_not(None), moved,
+                   log.subject_id.in_(list(procedure_ids)))
+            .group_by(log.subject_id).subquery())
+    query = select(last.c.subject_id, log.at).join_from(last, _LOG, log.seq == last.c.seq)
+    return {subject_id: at for subject_id, at in session.execute(query)}
 
 
 def _one_snapshot(session: Session) -> None:

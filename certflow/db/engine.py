@@ -1,8 +1,8 @@
 """Where the data lives: :func:`make_engine` for SQLite (default) or PostgreSQL.
 
-The URL is, in this order: the argument, the environment variable
-``CERTFLOW_DATABASE_URL``, or ``sqlite:///certflow.sqlite`` (one file in the
-current directory). PostgreSQL runs through psycopg 3: ``postgresql+psycopg://
+The URL is the argument, or ``sqlite:///certflow.sqlite`` (one file in the
+current directory); the environment's ``CERTFLOW_DATABASE_URL`` is read once, by
+:class:`certflow.settings.Settings`, and passed in. PostgreSQL runs through psycopg 3: ``postgresql+psycopg://
 user:password@host:5432/dbname``; a bare ``postgresql://`` or ``postgres://``
 URL is read as psycopg 3 too.
 
@@ -17,25 +17,25 @@ counters on SQLite (PostgreSQL uses row locks for both).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
+from ..settings import DATABASE_ENV as ENV_VAR
+from ..settings import DEFAULT_DATABASE_URL as DEFAULT_URL
+
 __all__ = ["DEFAULT_URL", "ENV_VAR", "SQLITE_BUSY_TIMEOUT_S", "database_url", "make_engine"]
 
-ENV_VAR = "CERTFLOW_DATABASE_URL"
-DEFAULT_URL = "sqlite:///certflow.sqlite"
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
 def database_url(url: str | URL | None = None) -> URL:
-    """The URL to use (argument, ``$CERTFLOW_DATABASE_URL``, default), with psycopg 3 for PostgreSQL.
+    """The URL to use (the argument, else the default), with psycopg 3 for PostgreSQL.
 
     A plain path without ``://`` names a SQLite file.
     """
-    chosen = url if url is not None else (os.environ.get(ENV_VAR) or DEFAULT_URL)
+    chosen = url if url is not None else DEFAULT_URL
     if isinstance(chosen, str) and "://" not in chosen:
         chosen = f"sqlite:///{chosen}"
     parsed = make_url(chosen)

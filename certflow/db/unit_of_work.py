@@ -34,6 +34,9 @@ from .repositories import (
     JugendamtRepository, KitaRepository, ProcedureRepository, SubmissionRepository, TraegerRepository,
     UserRepository,
 )
+from .repositories.accounts import AccountRepository
+from .repositories.audit_trail import AuditTrailRepository
+from .repositories.reminders import ContactRepository, InboxRepository, OutboxRepository, ReminderRepository
 from .versioning import VersionTracker
 
 __all__ = ["UnitOfWork"]
@@ -64,6 +67,13 @@ class UnitOfWork:
         self.audits = AuditRepository(self)
         self.decisions = DecisionRepository(self)
         self.certificates = CertificateRepository(self)
+        self.accounts = AccountRepository(self)
+        self.audit_log = AuditTrailRepository(self)
+        # reminders, mail outbox, in-app inbox, contact choices: on this unit of work's session
+        self.reminders = ReminderRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
+        self.inbox = InboxRepository(self.session)
+        self.contacts = ContactRepository(self.session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

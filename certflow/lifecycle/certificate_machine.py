@@ -2,6 +2,8 @@
 
 States: ``valid`` -> ``recertification_due`` (the re-certification window is
 open) -> ``renewed`` (superseded by the next term's certificate); ``valid`` or
+``recertification_due`` -> ``renewed`` by ``supersede`` when a restructured
+Verbund's new certification issues a seal with a new number [P1]; ``valid`` or
 ``recertification_due`` -> ``expired`` (validity end passed without renewal) or
 ``revoked`` (e.g. a Verbund lost more than half of its certified members).
 
@@ -34,6 +36,7 @@ _LIVE = [C.VALID.value, C.RECERTIFICATION_DUE.value]
 CERTIFICATE_EVENT_LABELS = {
     "open_recertification": "Re-Zertifizierung eröffnen",
     "renew": "Verlängern",
+    "supersede": "Durch neue Zertifizierung ablösen",
     "expire": "Ablaufen lassen",
     "revoke": "Widerrufen",
 }
@@ -41,6 +44,7 @@ CERTIFICATE_EVENT_LABELS = {
 CERTIFICATE_EVENT_ROLES: dict[str, frozenset[Role]] = {
     "open_recertification": frozenset({Role.CERTIFIER, Role.ADMIN}),
     "renew": frozenset({Role.CERTIFIER}),
+    "supersede": frozenset({Role.CERTIFIER}),
     "expire": frozenset({Role.CERTIFIER, Role.ADMIN}),
     "revoke": frozenset({Role.CERTIFIER}),
 }
@@ -80,6 +84,14 @@ def successor_follows(event: EventData) -> bool:
     return True
 
 
+def new_number_follows(event: EventData) -> bool:
+    """The seal of a new certification (a restructured Verbund) has a new Zertifizierungsnummer [P1]."""
+    cert, successor = _cert(event), arg(event, "successor")
+    if successor.number == cert.number:
+        raise Refused(f"Die neue Urkunde hat dieselbe Nummer {cert.number}: das ist eine Verlängerung, keine Ablösung")
+    return successor_follows(event)
+
+
 def validity_over(event: EventData) -> bool:
     cert = _cert(event)
     if _today(event) <= cert.valid_until:
@@ -97,6 +109,8 @@ _TRANSITIONS: list[dict[str, Any]] = [
      "conditions": [recertification_window]},
     {"trigger": "renew", "source": C.RECERTIFICATION_DUE.value, "dest": C.RENEWED.value,
      "conditions": [validity_not_over, successor_follows]},
+    {"trigger": "supersede", "source": _LIVE, "dest": C.RENEWED.value,
+     "conditions": [validity_not_over, new_number_follows]},
     {"trigger": "expire", "source": _LIVE, "dest": C.EXPIRED.value, "conditions": [validity_over]},
     {"trigger": "revoke", "source": _LIVE, "dest": C.REVOKED.value},
 ]
@@ -105,14 +119,16 @@ CERTIFICATE_MACHINE = LifecycleMachine(
     subject_kind="certificate", state_enum=CertificateState, state_labels=CERTIFICATE_STATE_LABELS,
     final_states=frozenset(s.value for s in CERTIFICATE_FINAL_STATES), initial=C.VALID.value,
     transitions=_TRANSITIONS, event_labels=CERTIFICATE_EVENT_LABELS,
-    context={"renew": ContextSpec(frozenset({"successor"}))}, subject_id=lambda c: c.key, authorize=_authorize,
+    context={"renew": ContextSpec(frozenset({"successor"})), "supersede": ContextSpec(frozenset({"successor"}))},
+    subject_id=lambda c: c.key, authorize=_authorize,
 )
 """The one machine every certificate is fired through."""
 
 
 def fire_certificate(certificate: Certificate, event: str, actor: User, reason: str, *,
                      clock: Clock = utc_now, **context: Any) -> StateChange:
-    """Fire ``event`` on ``certificate``; ``renew`` needs ``successor=`` the next term's certificate."""
+    """Fire ``event`` on ``certificate``; ``renew`` and ``supersede`` need ``successor=`` the certificate
+    that follows it (``supersede``: with a new number)."""
     return fire_event(CERTIFICATE_MACHINE, certificate, event, actor, reason, clock, context)
 
 

@@ -12,6 +12,10 @@ button with the reason as its tooltip.
   for a later year is refused while the seal is valid, so withdrawing and
   restarting cannot move it (restarting in the *same* year keeps the deadline
   and is allowed);
+* it is opened when its window opens, with the documents
+  (:func:`certflow.calendar.recertification_opens`), not earlier, e.g. on the
+  day the seal was issued; the Zertifizierungsstelle may force an earlier
+  opening with a reason (:func:`recertification_window_refusal`);
 * its Prüfzeitraum may be moved, but never to end after the validity end;
 * once the seal has lapsed there is nothing to re-certify: only a new
   Erst-Zertifizierung (with a contingent place) remains.
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..assessment.model import Assessment, Period, Status
-from ..calendar import KindergartenYear, format_date_de, recertification_year
+from ..calendar import KindergartenYear, format_date_de, recertification_opens, recertification_year
 from ..catalogue.checks import applies
 from ..catalogue.model import Catalogue, ProcedureKind
 from ..scoring import Report, Scorer
@@ -39,7 +43,8 @@ from .verbund import audit_sites_refusal
 __all__ = [
     "SubmissionCheck", "actor_refusal", "assigned_auditor_refusal", "auditor_conflict", "certifiable_refusal",
     "check_submission", "decider_role_refusal", "first_certification_refusal", "four_eyes_refusal",
-    "open_procedure_refusal", "period_change_refusal", "recertification_start_refusal", "snapshot_refusal",
+    "open_procedure_refusal", "period_change_refusal", "recertification_start_refusal",
+    "recertification_window_refusal", "snapshot_refusal",
     "submission_refusal", "visit_refusal",
 ]
 
@@ -78,7 +83,8 @@ def check_submission(
 ) -> SubmissionCheck:
     """Whether the self-assessment may be submitted: the pinned catalogue, the right variant,
     an answer for every item of every applicable criterion (chosen profiles only) and, for
-    every item answered as met, a document of each required evidence kind.
+    every item answered as met, a document for each evidence rule (of its kind or of one of
+    its alternatives' kinds).
 
     A failing score does not refuse: it comes back as a warning with the report.
     """
@@ -104,9 +110,10 @@ def check_submission(
             elif status is Status.ERFUELLT:
                 for rule in items[item_id].evidence:
                     if applies(rule.applies_to, assessment.variant) and not any(
-                        ev.kind == rule.kind and item_id in ev.items for ev in assessment.evidence
+                        ev.kind in rule.kinds and item_id in ev.items for ev in assessment.evidence
                     ):
-                        no_evidence.append(f"{item_id} ({catalogue.evidence_kinds.get(rule.kind, rule.kind)})")
+                        kinds = " oder ".join(catalogue.evidence_kinds.get(k, k) for k in rule.kinds)
+                        no_evidence.append(f"{item_id} ({kinds})")
     problems = []
     if unanswered:
         problems.append(f"keine Angabe zu {_listing(unanswered)}")
@@ -236,6 +243,17 @@ def recertification_start_refusal(fz: Familienzentrum, certificate: Certificate,
     if kgj < due:
         return (f"Die Re-Zertifizierung des Gütesiegels {certificate.number} (gültig bis {until}) gehört in das "
                 f"Kindergartenjahr {due}, nicht {kgj}")
+    return None
+
+
+def recertification_window_refusal(certificate: Certificate, today: date) -> str | None:
+    """A re-certification opens with its window (the documents arrive three months before the
+    Prüfzeitraum, :func:`certflow.calendar.recertification_opens`), not before; forcing it is possible."""
+    opens = recertification_opens(certificate.valid_until)
+    if today < opens:
+        return (f"Die Re-Zertifizierung des Gütesiegels {certificate.number} (gültig bis "
+                f"{format_date_de(certificate.valid_until)}) beginnt frühestens am {format_date_de(opens)}; "
+                "vorher nur erzwungen, mit Begründung")
     return None
 
 

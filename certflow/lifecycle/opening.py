@@ -7,8 +7,10 @@ A procedure is created, not fired into existence, so these functions are the
 * **Erst-Zertifizierung**: the Jugendamt nominates a Kita for a place of its
   contingent [C1]; the procedure starts ``nominated`` and the development year
   is the Kindergartenjahr ``kgj`` [P2][Q3].
-* **Re-Zertifizierung**: opened for a live seal, in the year it is due, with
-  the Prüfzeitraum from :func:`certflow.calendar.recertification_period`; no
+* **Re-Zertifizierung**: opened for a live seal, in the year it is due, once
+  its window is open (:func:`certflow.calendar.recertification_opens`; earlier
+  only when forced, which the opening's record names as a warning), with the
+  Prüfzeitraum from :func:`certflow.calendar.recertification_period`; no
   contingent place is used (the Familienzentrum is funded already) and no
   nomination is needed, so it starts ``registered``.
 * **Restructuring** (Einzel -> Verbund) [P1]: a new Erst-Zertifizierung without
@@ -21,7 +23,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from ..calendar import KindergartenYear, first_certification_period, recertification_period, recertification_year
+from ..calendar import (
+    KindergartenYear, first_certification_period, format_date_de, recertification_opens, recertification_period,
+    recertification_year,
+)
 from ..catalogue.model import Form, ProcedureKind
 from . import guards
 from .contingents import Contingent, nominate
@@ -46,8 +51,10 @@ def _now(clock: Clock) -> datetime:
     return at.astimezone(timezone.utc)
 
 
-def _record(procedure: Procedure, event: str, actor: User, reason: str, at: datetime) -> StateChange:
-    return StateChange("procedure", procedure.id, None, procedure.state.value, event, actor.id, at, reason.strip())
+def _record(procedure: Procedure, event: str, actor: User, reason: str, at: datetime,
+            warnings: tuple[str, ...] = ()) -> StateChange:
+    return StateChange("procedure", procedure.id, None, procedure.state.value, event, actor.id, at, reason.strip(),
+                       warnings)
 
 
 def _reason(reason: str, action: str) -> None:
@@ -78,12 +85,13 @@ def open_first_certification(
 def open_recertification(
     fz: Familienzentrum, certificate: Certificate, *, procedure_id: str, actor: User, reason: str,
     kgj: KindergartenYear | None = None, catalogue_key: str = DEFAULT_CATALOGUE_KEY,
-    procedures: Iterable[Procedure] = (), clock: Clock = utc_now,
+    procedures: Iterable[Procedure] = (), clock: Clock = utc_now, force: bool = False,
 ) -> Opening:
     """Open the re-certification of ``certificate``; ``kgj`` defaults to its due year.
 
-    Refused for a later year (no postponement), for a lapsed seal and while
-    another procedure of the Familienzentrum is open.
+    Refused for a later year (no postponement), for a lapsed seal, while another
+    procedure of the Familienzentrum is open, and before its window opens (e.g. for
+    a seal issued today) unless ``force``: then the opening's record carries a warning.
     """
     action = "Re-Zertifizierung eröffnen"
     _reason(reason, action)
@@ -93,10 +101,17 @@ def open_recertification(
     at = _now(clock)
     refuse_if(guards.recertification_start_refusal(fz, certificate, kgj, local_date(at)))
     refuse_if(guards.open_procedure_refusal(fz, procedures))
+    early = guards.recertification_window_refusal(certificate, local_date(at))
+    if early and not force:
+        raise Refused(early)
+    warnings: tuple[str, ...] = ()
+    if early:
+        opens = format_date_de(recertification_opens(certificate.valid_until))
+        warnings = (f"Vor dem Re-Zertifizierungsfenster eröffnet (erzwungen): es beginnt am {opens}",)
     start, end = recertification_period(certificate.valid_until)
     procedure = Procedure(procedure_id, fz.id, ProcedureKind.RE, catalogue_key, kgj, start, end,
                           state=ProcedureState.REGISTERED)
-    return Opening(procedure, _record(procedure, "open_recertification", actor, reason, at))
+    return Opening(procedure, _record(procedure, "open_recertification", actor, reason, at, warnings))
 
 
 def open_restructuring(

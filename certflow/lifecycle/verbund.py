@@ -2,9 +2,9 @@
 
 Facts (/work/shared/domain.md, sections 1 and 3):
 
-* a Verbund has normally at most 5 Einrichtungen within a 3 km radius;
-  exceptions are granted by the ministry or, in rural areas, the local
-  Jugendhilfeplanung [D10]; a Verbund is 2 or more facilities [seed pages];
+* a Verbund has normally ("in der Regel") at most 5 Einrichtungen within a
+  3 km radius; exceptions are granted by the ministry or, in rural areas, the
+  local Jugendhilfeplanung [D10]; a Verbund is 2 or more facilities [seed pages];
 * it has exactly one Zuschussempfänger [P7];
 * a joining member carries the Verbund's seal until it expires; a leaving
   member loses it; the seal survives if more than half of the members remain [D11];
@@ -13,8 +13,15 @@ Facts (/work/shared/domain.md, sections 1 and 3):
 * the audit visits a Verbund at 2 sites: the Zuschussempfänger and one other [P4].
 
 Decisions: "within a 3 km radius" is read as *every two members at most 3 km
-apart* (great-circle distance on lat/lon). "More than half of the members"
-counts the members certified with the seal; Kitas that joined later do not count.
+apart* (great-circle distance on lat/lon). The two "in der Regel" rules (at
+most 5 members, within 3 km) yield to an exception whose reason is recorded:
+a joining Kita beyond them is accepted with ``exception_reason`` (checked
+against the members it joins; pairs already in the Verbund were accepted
+before), and so is a restructured Verbund. The other rules (at least
+2 members, one Zuschussempfänger among them) have no exception. "More than half
+of the members" counts the members certified with the seal, i.e. the members
+at the moment it was issued: Kitas that joined later do not count, Kitas that
+left later (even on the day of issue) do.
 """
 
 from __future__ import annotations
@@ -66,9 +73,22 @@ def _members(fz: Familienzentrum, kitas: Iterable[Kita]) -> list[Kita]:
     return [by_id[i] for i in fz.member_kita_ids]
 
 
-def composition_problems(fz: Familienzentrum, kitas: Iterable[Kita]) -> list[str]:
-    """Everything wrong with the members of ``fz`` (German), empty when the composition is fine."""
-    members = _members(fz, kitas)
+def _radius_deviations(pairs: Iterable[tuple[Kita, Kita]]) -> list[str]:
+    out = []
+    for a, b in pairs:
+        d = distance_km(a, b)
+        if d > RADIUS_KM:
+            out.append(f"{a.name} und {b.name} liegen {_km(d)} km auseinander (erlaubt: {_km(RADIUS_KM)} km)")
+    return out
+
+
+def _size_deviation(fz: Familienzentrum) -> list[str]:
+    n = len(fz.member_kita_ids)
+    return [f"Ein Verbund hat höchstens {MAX_MEMBERS} Einrichtungen, {fz.name} hätte {n}"] if n > MAX_MEMBERS else []
+
+
+def _hard_problems(fz: Familienzentrum) -> list[str]:
+    """What no exception can cure: the number of Kitas of an Einzel, at least 2 members, the Zuschussempfänger."""
     ids = fz.member_kita_ids
     zue = fz.zuschussempfaenger_id
     if fz.form is Form.EINZEL:
@@ -77,22 +97,31 @@ def composition_problems(fz: Familienzentrum, kitas: Iterable[Kita]) -> list[str
             out.append(f"Zuschussempfänger {zue} gehört nicht zum Familienzentrum {fz.name}")
         return out
     out = []
-    if len(ids) > MAX_MEMBERS:
-        out.append(f"Ein Verbund hat höchstens {MAX_MEMBERS} Einrichtungen, {fz.name} hätte {len(ids)}")
     if len(ids) < MIN_MEMBERS:
         out.append(f"Ein Verbund braucht mindestens {MIN_MEMBERS} Einrichtungen, {fz.name} hat {len(ids)}")
     if zue is None:
         out.append(f"Der Verbund {fz.name} braucht genau einen Zuschussempfänger")
     elif zue not in ids:
         out.append(f"Zuschussempfänger {zue} ist keine Einrichtung des Verbunds {fz.name}")
-    if not (fz.radius_exception_reason or "").strip():
-        for a, b in combinations(members, 2):
-            d = distance_km(a, b)
-            if d > RADIUS_KM:
-                out.append(
-                    f"{a.name} und {b.name} liegen {_km(d)} km auseinander (erlaubt: {_km(RADIUS_KM)} km); "
-                    "eine Ausnahme braucht eine dokumentierte Begründung"
-                )
+    return out
+
+
+_EXCEPTION_NEEDS_REASON = "eine Ausnahme braucht eine dokumentierte Begründung"
+_EXCEPTION_HINT = "In der Regel; eine Ausnahme ist möglich, wenn ihre Begründung erfasst wird"
+
+
+def composition_problems(fz: Familienzentrum, kitas: Iterable[Kita]) -> list[str]:
+    """Everything wrong with the members of ``fz`` (German), empty when the composition is fine.
+
+    A departure from the "in der Regel" rules counts as a problem here; :func:`join` and
+    :func:`restructure_to_verbund` accept one with a recorded exception.
+    """
+    members = _members(fz, kitas)
+    out = _hard_problems(fz)
+    if fz.form is Form.VERBUND:
+        out += _size_deviation(fz)
+        if not (fz.radius_exception_reason or "").strip():
+            out += [f"{d}; {_EXCEPTION_NEEDS_REASON}" for d in _radius_deviations(combinations(members, 2))]
     return out
 
 
@@ -114,12 +143,23 @@ class JoinOutcome:
     kita_id: str
     seal_valid_until: date | None  # the joining Kita carries the Verbund's seal until then [D11]
     message: str
+    exceptions: tuple[str, ...] = ()      # the "in der Regel" rules this join departs from [D10]
+    exception_reason: str | None = None   # why that is accepted (recorded in the audit trail)
+
+
+def _reason_text(reason: str | None) -> str | None:
+    return reason.strip() if isinstance(reason, str) and reason.strip() else None
 
 
 def join(
     fz: Familienzentrum, kitas: Iterable[Kita], joining: Kita, certificate: Certificate | None, today: date,
+    *, exception_reason: str | None = None,
 ) -> JoinOutcome:
-    """Add ``joining`` to the Verbund ``fz``; refuse when the Verbund rules would break."""
+    """Add ``joining`` to the Verbund ``fz``; refuse when the Verbund rules would break.
+
+    A sixth member, or one more than 3 km from a member, is accepted when ``exception_reason``
+    says why (the rule says "in der Regel" [D10]); the outcome names the rules it departs from.
+    """
     kitas = [*kitas, joining]
     if fz.form is not Form.VERBUND:
         raise Refused(
@@ -129,12 +169,24 @@ def join(
     if joining.id in fz.member_kita_ids:
         raise Refused(f"{joining.name} gehört schon zum Verbund {fz.name}")
     grown = replace(fz, member_kita_ids=(*fz.member_kita_ids, joining.id))
-    message = composition_refusal(grown, kitas)
-    if message:
-        raise Refused(f"{joining.name} kann dem Verbund nicht beitreten: {message}")
+    members = _members(grown, kitas)
+    hard = _hard_problems(grown)
+    if hard:
+        raise Refused(f"{joining.name} kann dem Verbund nicht beitreten: {'; '.join(hard)}")
+    radius = [] if (fz.radius_exception_reason or "").strip() else _radius_deviations(
+        (member, joining) for member in members if member.id != joining.id)
+    deviations = tuple(_size_deviation(grown) + radius)
+    why = _reason_text(exception_reason)
+    if deviations and why is None:
+        raise Refused(f"{joining.name} kann dem Verbund nicht beitreten: {'; '.join(deviations)}. {_EXCEPTION_HINT}")
     until = _seal_valid_until(fz, certificate, today)
     text = (f"{joining.name} trägt das Gütesiegel des Verbunds bis {format_date_de(until)}" if until
             else f"{joining.name} ist beigetreten; der Verbund hat derzeit kein gültiges Gütesiegel")
+    if deviations:
+        text += f"; Ausnahme erfasst ({'; '.join(deviations)}): {why}"
+        return JoinOutcome(grown, joining.id, until, text, deviations, why)
+    if why is not None:
+        text += " (keine Ausnahme nötig: die Regeln sind eingehalten)"
     return JoinOutcome(grown, joining.id, until, text)
 
 
@@ -200,13 +252,18 @@ class RestructuringPlan:
     previous_valid_until: date | None         # the old seal stays valid until then
     contingent_place_needed: bool
     steps: tuple[str, ...]
+    exceptions: tuple[str, ...] = ()          # the "in der Regel" rules the new Verbund departs from [D10]
 
 
 def restructure_to_verbund(
     fz: Familienzentrum, kitas: Iterable[Kita], member_kita_ids: Iterable[str], zuschussempfaenger_id: str,
-    certificate: Certificate | None = None, radius_exception_reason: str | None = None,
+    certificate: Certificate | None = None, *, exception_reason: str | None = None,
 ) -> RestructuringPlan:
-    """Plan turning the Einzeleinrichtung ``fz`` into a Verbund; refuse an invalid Verbund."""
+    """Plan turning the Einzeleinrichtung ``fz`` into a Verbund; refuse an invalid Verbund.
+
+    More than 5 members, or members more than 3 km apart, need ``exception_reason`` [D10]; a radius
+    exception is kept as the Verbund's ``radius_exception_reason``.
+    """
     if fz.form is not Form.EINZEL:
         raise Refused(f"{fz.name} ist bereits ein Verbund")
     ids = tuple(member_kita_ids)
@@ -214,11 +271,19 @@ def restructure_to_verbund(
         raise Refused(f"Die bisherige Einrichtung {fz.member_kita_ids[0]} muss zum neuen Verbund gehören")
     verbund = replace(
         fz, form=Form.VERBUND, member_kita_ids=ids, zuschussempfaenger_id=zuschussempfaenger_id,
-        certificate_number=None, radius_exception_reason=radius_exception_reason,
+        certificate_number=None, radius_exception_reason=None,
     )
-    message = composition_refusal(verbund, kitas)
-    if message:
-        raise Refused(f"Der neue Verbund ist so nicht möglich: {message}")
+    members = _members(verbund, kitas)
+    hard = _hard_problems(verbund)
+    if hard:
+        raise Refused(f"Der neue Verbund ist so nicht möglich: {'; '.join(hard)}")
+    radius = _radius_deviations(combinations(members, 2))
+    deviations = tuple(_size_deviation(verbund) + radius)
+    why = _reason_text(exception_reason)
+    if deviations and why is None:
+        raise Refused(f"Der neue Verbund ist so nicht möglich: {'; '.join(deviations)}. {_EXCEPTION_HINT}")
+    if radius:
+        verbund = replace(verbund, radius_exception_reason=why)
     valid_until = certificate.valid_until if certificate is not None else None
     kgj = recertification_year(valid_until) if valid_until else None
     steps = [f"Neue Zertifizierung (Erst-Zertifizierung, Verbund) für {fz.name} eröffnen"
@@ -227,8 +292,10 @@ def restructure_to_verbund(
     if fz.certificate_number and valid_until:
         steps.append(f"Das bisherige Gütesiegel {fz.certificate_number} bleibt bis {format_date_de(valid_until)} "
                      "gültig und wird von der neuen Urkunde abgelöst; es wird nicht re-zertifiziert")
+    if deviations:
+        steps.append(f"Ausnahme erfassen ({'; '.join(deviations)}): {why}")
     return RestructuringPlan(
-        verbund, ProcedureKind.ERST, kgj, True, fz.certificate_number, valid_until, False, tuple(steps),
+        verbund, ProcedureKind.ERST, kgj, True, fz.certificate_number, valid_until, False, tuple(steps), deviations,
     )
 
 

@@ -15,6 +15,8 @@ has the same Message-ID, so a duplicate caused by a crash can be recognised.
 
 from __future__ import annotations
 
+import html
+
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -157,6 +159,16 @@ def compose(rendered: RenderedMail, *, sender: str, addressee: Addressee, msg_id
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
     return msg
+
+
+def prepared_message(subject: str, body: str, addressee: Addressee, *, delivery_key: str, sender: str,
+                     now: datetime) -> EmailMessage:
+    """A mail the application prepared as plain text (a one-time login link): the text, and the same text
+    escaped as the HTML alternative, with the Message-ID derived from the outbox key like every other mail."""
+    paragraphs = "".join(f"<p>{html.escape(part).replace(chr(10), '<br>')}</p>" for part in body.split("\n\n"))
+    rendered = RenderedMail(subject, body, f"<!DOCTYPE html><html lang=\"de\"><body>{paragraphs}</body></html>")
+    return compose(rendered, sender=sender, addressee=addressee, msg_id=message_id(delivery_key, _domain(sender)),
+                   now=now)
 
 
 def _domain(sender: str) -> str:

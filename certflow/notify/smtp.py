@@ -1,4 +1,4 @@
-"""Mail delivery over SMTP (smtplib): configuration from the environment, errors the outbox can act on.
+"""Mail delivery over SMTP (smtplib): the configuration, the one SMTP conversation, errors the outbox can act on.
 
 :func:`send` delivers one :class:`~email.message.EmailMessage` and either
 returns its Message-ID or raises :class:`DeliveryError`, which carries a
@@ -9,7 +9,19 @@ German message (shown in the outbox) and whether a retry can help:
 * permanent: SMTP 5xx replies (unknown recipient, rejected content, failed
   login), a server without the configured TLS -> ``retryable=False``.
 
-Configuration (:meth:`SmtpConfig.from_env`):
+This is certflow's only SMTP conversation (connect, EHLO, STARTTLS, AUTH, MAIL,
+RCPT, DATA, QUIT). Its DATA goes in two steps: the message data first, *without*
+the final ``CRLF . CRLF``; then the optional ``before_end_of_data()`` hook runs
+(the outbox commits ``handed_over_at`` there); only then the terminator goes out
+and the server's reply is read. An SMTP server delivers nothing of a transaction
+whose data were not terminated (RFC 5321, section 3.8), so whatever happens before
+the hook returns, the mail has certainly not been delivered. If the hook raises,
+the connection is closed without the terminator. The connection is closed on every
+way out, ``BaseException`` (an interrupt) included. The outbox reaches this through
+the transport seam (:mod:`.transport`).
+
+Configuration (:meth:`SmtpConfig.from_settings`, from ``Settings.smtp``: the
+``CERTFLOW_SMTP_<NAME>`` variables keyed by ``NAME``):
 
 =========================  ==========================================================
 ``CERTFLOW_SMTP_HOST``     server name (required)
@@ -24,20 +36,22 @@ Configuration (:meth:`SmtpConfig.from_env`):
 
 from __future__ import annotations
 
-import os
+import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Literal
 
-__all__ = ["DeliveryError", "SmtpConfig", "SmtpConfigError", "classify", "send"]
+__all__ = ["DeliveryError", "EndOfDataHook", "SmtpConfig", "SmtpConfigError", "classify", "send"]
 
 Tls = Literal["none", "starttls", "ssl"]
 _DEFAULT_PORT = {"none": 25, "starttls": 587, "ssl": 465}
+EndOfDataHook = Callable[[], None]
+"""Called after the message data went out and before the end of data: the last moment nothing is delivered."""
 
 
 class SmtpConfigError(ValueError):
@@ -83,11 +97,12 @@ class SmtpConfig:
             raise SmtpConfigError("SMTP: ein Passwort ohne Benutzernamen (CERTFLOW_SMTP_USER) ergibt keinen Sinn")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpConfig:
-        env = os.environ if environ is None else environ
+    def from_settings(cls, smtp: Mapping[str, str]) -> SmtpConfig:
+        """The configuration from ``Settings.smtp`` (``HOST``, ``PORT``, ``TLS``, ``USER``, ``PASSWORD``, ``FROM``,
+        ``TIMEOUT``: the ``CERTFLOW_SMTP_<NAME>`` variables); :class:`SmtpConfigError` when it is incomplete."""
 
         def get(name: str) -> str | None:
-            value = env.get(f"CERTFLOW_SMTP_{name}", "").strip()
+            value = (smtp.get(name) or "").strip()
             return value or None
 
         port = get("PORT")
@@ -100,13 +115,14 @@ class SmtpConfig:
             seconds = float(timeout) if timeout else 30.0
         except ValueError:
             raise SmtpConfigError(f"SMTP: Zeitlimit „{timeout}“ ist keine Zahl (CERTFLOW_SMTP_TIMEOUT)") from None
-        if get("HOST") is None:
+        host, sender = get("HOST"), get("FROM")
+        if host is None:
             raise SmtpConfigError("SMTP: kein Server angegeben (CERTFLOW_SMTP_HOST)")
-        if get("FROM") is None:
+        if sender is None:
             raise SmtpConfigError("SMTP: kein Absender angegeben (CERTFLOW_SMTP_FROM)")
-        return cls(host=get("HOST"), sender=get("FROM"), port=port_number,
+        return cls(host=host, sender=sender, port=port_number,
                    tls=(get("TLS") or "starttls").lower(),  # type: ignore[arg-type]
-                   username=get("USER"), password=env.get("CERTFLOW_SMTP_PASSWORD") or None, timeout=seconds)
+                   username=get("USER"), password=smtp.get("PASSWORD") or None, timeout=seconds)
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -160,11 +176,47 @@ def classify(exc: BaseException, config: SmtpConfig | None = None) -> DeliveryEr
     raise TypeError(f"not a delivery error: {exc!r}") from exc
 
 
+_CRLF = b"\r\n"
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class _TwoPhaseData:
+    """Mixin for smtplib's clients: DATA in two steps, with a hook before the terminator."""
+
+    before_end_of_data: EndOfDataHook | None = None
+    end_of_data_sent: bool = False
+
+    def data(self, msg):  # noqa: D401 - smtplib's signature
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        if isinstance(msg, str):
+            msg = msg.encode("ascii")
+        quoted = _LEADING_DOT.sub(b"..", msg)
+        if quoted[-2:] != _CRLF:
+            quoted += _CRLF
+        self.send(quoted)
+        if self.before_end_of_data is not None:
+            self.before_end_of_data()
+        self.end_of_data_sent = True
+        self.send(b"." + _CRLF)
+        return self.getreply()
+
+
+class SMTPClient(_TwoPhaseData, smtplib.SMTP):
+    """smtplib's plain/STARTTLS client with the two-step DATA."""
+
+
+class SMTPSSLClient(_TwoPhaseData, smtplib.SMTP_SSL):
+    """smtplib's implicit-TLS client with the two-step DATA."""
+
+
 def _connect(config: SmtpConfig, context: ssl.SSLContext | None) -> smtplib.SMTP:
     if config.tls == "ssl":
-        return smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,
-                                context=context or ssl.create_default_context())
-    client = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+        return SMTPSSLClient(config.host, config.port, timeout=config.timeout,
+                             context=context or ssl.create_default_context())
+    client = SMTPClient(config.host, config.port, timeout=config.timeout)
     try:
         client.ehlo()
         if config.tls == "starttls":
@@ -176,26 +228,31 @@ def _connect(config: SmtpConfig, context: ssl.SSLContext | None) -> smtplib.SMTP
     return client
 
 
-def send(message: EmailMessage, config: SmtpConfig, *, context: ssl.SSLContext | None = None) -> str:
+def send(message: EmailMessage, config: SmtpConfig, *, context: ssl.SSLContext | None = None,
+         before_end_of_data: EndOfDataHook | None = None) -> str:
     """Deliver ``message`` (one recipient per message) and return its Message-ID.
 
-    Raises :class:`DeliveryError`. ``context`` overrides the default TLS context
-    (e.g. a private CA).
+    Raises :class:`DeliveryError`; anything ``before_end_of_data`` raises passes through
+    unchanged (nothing was delivered). ``DeliveryError.code is None`` after the hook ran
+    means the outcome is unknown (the connection broke after the end of data).
+    ``context`` overrides the default TLS context (e.g. a private CA).
     """
     try:
         client = _connect(config, context)
     except (smtplib.SMTPException, OSError) as exc:
         raise classify(exc, config) from exc
     try:
+        client.before_end_of_data = before_end_of_data
         if config.username:
             client.login(config.username, config.password or "")
         refused = client.send_message(message)
+        try:  # the server has accepted the message: a failing QUIT must not cause a second delivery
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
     except (smtplib.SMTPException, OSError) as exc:
-        client.close()
         raise classify(exc, config) from exc
-    try:  # the server has accepted the message: a failing QUIT must not cause a second delivery
-        client.quit()
-    except (smtplib.SMTPException, OSError):
+    finally:  # also on an interrupt: without the terminator the server drops the transaction
         client.close()
     if refused:  # some recipients accepted, others not: do not retry (the accepted ones would get it twice)
         who = ", ".join(f"{addr} ({_reply(c, t)})" for addr, (c, t) in sorted(refused.items()))

@@ -10,31 +10,26 @@ with a German message. Each document is bounded:
 
 A job that crashes its worker (the pool breaks) is retried once on its own, so a crash is
 pinned on the job that caused it and the others are not blamed. Workers come from a
-``forkserver`` that has WeasyPrint loaded already: cheap to start, and safe beside the
-progress bar's thread.
+``forkserver`` that has WeasyPrint loaded already (:mod:`.workers`, which also renders single
+documents for a server's threads): cheap to start, and safe beside the progress bar's thread.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import re
-import resource
-import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import PacketError
+from .render import DOCUMENT_KINDS as KINDS
+from .workers import GRACE_S, guarded, kill, new_executor
 
 __all__ = ["KINDS", "BatchItem", "BatchJob", "BatchReport", "render_batch"]
-
-KINDS = ("packet", "qualitaetsprofil", "urkunde")
-_GRACE_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +46,8 @@ class BatchJob:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
+        if self.signer is not None and self.kind != "packet":
+            raise ValueError("only the audit packet is signed")
 
 
 @dataclass(frozen=True)
@@ -78,52 +75,18 @@ class BatchReport:
 # --- in the worker process -----------------------------------------------------------------------
 
 
-class _Timeout(BaseException):
-    """Raised by the timer; a BaseException so that no ``except Exception`` on the way swallows it."""
-
-
-def _init_worker(memory_mb: int | None) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    if memory_mb:
-        soft = memory_mb * 1024 * 1024
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        if hard != resource.RLIM_INFINITY:
-            soft = min(soft, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-
-
-def _render(job: BatchJob, data: Any, out: Path):
-    from . import render
-
-    if job.kind == "packet":
-        return render.render_packet(data, out, job.templates_dir, signer=job.signer)
-    if job.kind == "qualitaetsprofil":
-        return render.render_qualitaetsprofil(data, out, job.templates_dir)
-    return render.render_certificate(data, out, job.templates_dir)
-
-
 def _run(job: BatchJob, out: Path, timeout_s: float, memory_mb: int | None) -> tuple[str, Any]:
-    def on_alarm(signum, frame):
-        raise _Timeout
+    from .render import document_pdf, write_pdf
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout_s)
-    start = time.perf_counter()
-    try:
+    def render() -> BatchItem:
+        start = time.perf_counter()
         data = job.data() if callable(job.data) else job.data
-        r = _render(job, data, out)
-        return "ok", BatchItem(job.id, r.path, r.sha256, r.pages, r.bytes, time.perf_counter() - start)
-    except _Timeout:
-        return "error", f"Zeitlimit von {timeout_s:g} s überschritten"
-    except MemoryError:
-        return "error", f"Speichergrenze von {memory_mb} MB überschritten"
-    except PacketError as exc:
-        return "error", str(exc)
-    except Exception as exc:  # one broken procedure must not stop the batch: report it, in German
-        return "error", f"Unerwarteter Fehler ({type(exc).__name__}): {exc}"
+        r = write_pdf(out, *document_pdf(job.kind, data, job.templates_dir), signer=job.signer)
+        return BatchItem(job.id, r.path, r.sha256, r.pages, r.bytes, time.perf_counter() - start)
+
+    try:
+        return guarded(render, timeout_s, memory_mb)
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
         out.with_name(out.name + ".part").unlink(missing_ok=True)
 
 
@@ -132,22 +95,6 @@ def _run(job: BatchJob, out: Path, timeout_s: float, memory_mb: int | None) -> t
 
 def _file_name(job_id: str) -> str:
     return (re.sub(r"[^A-Za-z0-9._-]+", "_", job_id).strip("._") or "dokument") + ".pdf"
-
-
-def _pool(workers: int, memory_mb: int | None) -> ProcessPoolExecutor:
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["certflow.packet.render", "weasyprint"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(memory_mb,))
-
-
-def _kill(pool: ProcessPoolExecutor) -> None:
-    """End a pool whose worker hangs: kill its processes (ours, by object), then shut it down."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    for p in processes:
-        p.kill()
-    for p in processes:
-        p.join(timeout=5)
-    pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _Progress:
@@ -191,7 +138,7 @@ def render_batch(jobs: Iterable[BatchJob], out_dir: str | Path, workers: int = 2
     suspects: deque[BatchJob] = deque()  # broke a pool together with others: run alone once more
     running: dict[Future, tuple[BatchJob, float, bool]] = {}
     bar = _Progress(len(jobs), progress)
-    pool = _pool(workers, memory_mb)
+    pool = new_executor(workers, memory_mb)
 
     def finish(job: BatchJob, ok: bool, payload: Any) -> None:
         if ok:
@@ -207,11 +154,11 @@ def render_batch(jobs: Iterable[BatchJob], out_dir: str | Path, workers: int = 2
             if suspects and not running:
                 job = suspects.popleft()
                 fut = pool.submit(_run, job, out_dir / _file_name(job.id), timeout_s, memory_mb)
-                running[fut] = (job, time.monotonic() + timeout_s + _GRACE_S, True)
+                running[fut] = (job, time.monotonic() + timeout_s + GRACE_S, True)
             while pending and not suspects and len(running) < workers:
                 job = pending.popleft()
                 fut = pool.submit(_run, job, out_dir / _file_name(job.id), timeout_s, memory_mb)
-                running[fut] = (job, time.monotonic() + timeout_s + _GRACE_S, False)
+                running[fut] = (job, time.monotonic() + timeout_s + GRACE_S, False)
             next_deadline = min(deadline for _, deadline, _ in running.values())
             done, _ = wait(running, timeout=max(0.05, min(1.0, next_deadline - time.monotonic())),
                            return_when=FIRST_COMPLETED)
@@ -238,10 +185,10 @@ def render_batch(jobs: Iterable[BatchJob], out_dir: str | Path, workers: int = 2
                 for fut, (job, _, _) in list(running.items()):  # innocent bystanders: run again
                     pending.appendleft(job)
                 running.clear()
-                _kill(pool)
-                pool = _pool(workers, memory_mb)
+                kill(pool)
+                pool = new_executor(workers, memory_mb)
     except BaseException:
-        _kill(pool)
+        kill(pool)
         raise
     finally:
         bar.stop()

@@ -9,6 +9,12 @@ Reproducible: the PDF's dates (info dictionary, XMP, attachments) come from the 
 and WeasyPrint's own output is deterministic for the same input, fonts and versions. So the
 same data gives a byte-identical file. Resources are never fetched from outside: templates may
 use ``data:`` URLs only (``asset()`` turns a template-folder file into one).
+
+The functions here render in the calling process. Writing a PDF sets ``SOURCE_DATE_EPOCH``, which
+is process-wide, under a lock: threads of one process would render one at a time. A server (or
+anything with threads) renders through :class:`certflow.packet.workers.RenderPool` instead, whose
+worker processes each render one document at a time. The template folder is passed in by the caller
+(the deployment's :attr:`certflow.settings.Settings.templates`); nothing here reads the environment.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import io
 import mimetypes
 import os
 import threading
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -36,22 +43,13 @@ from .chart import score_chart
 from .model import CertificateData, PacketData, PacketError
 from .view import MANIFEST_NAME, manifest_bytes, packet_view
 
-__all__ = ["PDF_VARIANT", "TEMPLATES_ENV", "RenderResult", "certificate_html", "configured_templates_dir",
-           "environment", "html_to_pdf", "packet_html", "packet_pdf", "qualitaetsprofil_html", "render_certificate",
-           "render_packet", "render_qualitaetsprofil", "write_pdf"]
+__all__ = ["DOCUMENT_KINDS", "PDF_VARIANT", "RenderResult", "certificate_html", "certificate_pdf", "document_pdf",
+           "environment", "html_to_pdf", "packet_html", "packet_pdf", "qualitaetsprofil_html", "qualitaetsprofil_pdf",
+           "render_certificate", "render_packet", "render_qualitaetsprofil", "write_pdf"]
 
 PDF_VARIANT = "pdf/a-3u"
 BERLIN = ZoneInfo("Europe/Berlin")
-TEMPLATES_ENV = "CERTFLOW_TEMPLATES_DIR"
-
-
-def configured_templates_dir() -> str | None:
-    """The certification body's template folder, from ``CERTFLOW_TEMPLATES_DIR`` (``None``: shipped only).
-
-    The commands and the sign-off render with it, so a re-rendered packet uses the same templates
-    as the one signed off.
-    """
-    return os.environ.get(TEMPLATES_ENV) or None
+DOCUMENT_KINDS = ("packet", "qualitaetsprofil", "urkunde")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +98,11 @@ def _time(value: datetime) -> str:
 def _size(n: int) -> str:
     if n < 1024:
         return f"{n} Byte"
+    size = float(n)
     for unit in ("KB", "MB", "GB"):
-        n /= 1024
-        if n < 1024 or unit == "GB":
-            return f"{n:.1f} {unit}".replace(".", ",")
+        size /= 1024
+        if size < 1024 or unit == "GB":
+            return f"{size:.1f} {unit}".replace(".", ",")
     raise AssertionError  # pragma: no cover
 
 
@@ -171,7 +170,7 @@ def _moment(day: date) -> datetime:
     return datetime.combine(day, time(0, 0))
 
 
-def html_to_pdf(html: str, *, day: date, identifier: str, attachments: list[tuple[str, bytes, str, str]] = (),
+def html_to_pdf(html: str, *, day: date, identifier: str, attachments: Sequence[tuple[str, bytes, str, str]] = (),
                 variant: str | None = PDF_VARIANT) -> tuple[bytes, int]:
     """Lay ``html`` out and write the PDF; returns ``(pdf bytes, page count)``.
 
@@ -201,7 +200,9 @@ def _source_date_epoch(moment: datetime):
 
     WeasyPrint subsets the fonts with fontTools, which stamps each subset's ``head.modified``
     with the current time unless SOURCE_DATE_EPOCH is set; without this the bytes differ
-    from run to run. The variable is process-wide, hence the lock (render in processes, not threads).
+    from run to run. The variable is process-wide, hence the lock: threads of one process wait
+    for each other here, so anything that renders from threads goes through
+    :class:`~.workers.RenderPool` (one render per worker process, where the lock is never contended).
     """
     with _EPOCH_LOCK:
         old = os.environ.get("SOURCE_DATE_EPOCH")
@@ -272,6 +273,35 @@ def packet_pdf(data: PacketData, templates_dir: str | Path | None = None,
                        attachments=attachments, variant=variant)
 
 
+def qualitaetsprofil_pdf(data: PacketData, templates_dir: str | Path | None = None,
+                         variant: str = PDF_VARIANT) -> tuple[bytes, int]:
+    """The Qualitätsprofil's bytes and page count, without writing a file."""
+    html = _stamp_meta(qualitaetsprofil_html(data, templates_dir), data.document_date)
+    return html_to_pdf(html, day=data.document_date, identifier=f"qualitaetsprofil/{data.procedure.id}",
+                       variant=variant)
+
+
+def certificate_pdf(data: CertificateData, templates_dir: str | Path | None = None,
+                    variant: str = PDF_VARIANT) -> tuple[bytes, int]:
+    """The Urkunde's bytes and page count, without writing a file."""
+    html = _stamp_meta(certificate_html(data, templates_dir), data.issued_on)
+    return html_to_pdf(html, day=data.issued_on, identifier=f"urkunde/{data.certificate_number}", variant=variant)
+
+
+_PDF: dict[str, Callable[..., tuple[bytes, int]]] = {
+    "packet": packet_pdf, "qualitaetsprofil": qualitaetsprofil_pdf, "urkunde": certificate_pdf}
+
+
+def document_pdf(kind: str, data: PacketData | CertificateData,
+                 templates_dir: str | Path | None = None) -> tuple[bytes, int]:
+    """The bytes and page count of one of the :data:`DOCUMENT_KINDS` (``urkunde`` takes a CertificateData)."""
+    try:
+        make = _PDF[kind]
+    except KeyError:
+        raise ValueError(f"kind must be one of {DOCUMENT_KINDS}, not {kind!r}") from None
+    return make(data, templates_dir)
+
+
 def render_packet(data: PacketData, out_path: str | Path, templates_dir: str | Path | None = None,
                   signer=None, variant: str = PDF_VARIANT) -> RenderResult:
     """Render the audit packet to ``out_path``; ``signer`` (a :class:`~.sign.SignerConfig`) adds a PAdES signature."""
@@ -282,16 +312,10 @@ def render_packet(data: PacketData, out_path: str | Path, templates_dir: str | P
 def render_qualitaetsprofil(data: PacketData, out_path: str | Path, templates_dir: str | Path | None = None,
                             variant: str = PDF_VARIANT) -> RenderResult:
     """The Qualitätsprofil (the written feedback the Familienzentrum receives) as its own short PDF."""
-    html = _stamp_meta(qualitaetsprofil_html(data, templates_dir), data.document_date)
-    pdf, pages = html_to_pdf(html, day=data.document_date, identifier=f"qualitaetsprofil/{data.procedure.id}",
-                             variant=variant)
-    return write_pdf(out_path, pdf, pages)
+    return write_pdf(out_path, *qualitaetsprofil_pdf(data, templates_dir, variant))
 
 
 def render_certificate(data: CertificateData, out_path: str | Path, templates_dir: str | Path | None = None,
                        variant: str = PDF_VARIANT) -> RenderResult:
     """The Urkunde: one page."""
-    html = _stamp_meta(certificate_html(data, templates_dir), data.issued_on)
-    pdf, pages = html_to_pdf(html, day=data.issued_on, identifier=f"urkunde/{data.certificate_number}",
-                             variant=variant)
-    return write_pdf(out_path, pdf, pages)
+    return write_pdf(out_path, *certificate_pdf(data, templates_dir, variant))

@@ -1,6 +1,7 @@
 """Optional digital signature (PAdES) of a rendered packet with pyHanko.
 
-Configured by a key and certificate (PEM or DER files) or one PKCS#12 file. The signature is
+Configured by a key and certificate (PEM or DER files) or one PKCS#12 file
+(:func:`signer_from_settings`, from the deployment's settings). The signature is
 an incremental update: the signed file is the unsigned packet's bytes followed by the
 signature, so the SHA-256 stored with the sign-off (of the unsigned packet) still identifies
 it; :func:`certflow.packet.verify.verify_packet` checks both the hash and the signature.
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from .model import PacketError
 
-__all__ = ["SignerConfig", "load_signer", "sign_pdf", "signer_from_env"]
+__all__ = ["SETTINGS_PREFIX", "SignerConfig", "load_signer", "sign_pdf", "signer_from_settings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,36 +87,41 @@ def sign_pdf(pdf: bytes, config: SignerConfig) -> bytes:
     return data
 
 
-def signer_from_env(environ: Mapping[str, str] | None = None) -> SignerConfig | None:
-    """The signature the certification body configured (``CERTFLOW_SIGN_*``, see docs/packet.md), or ``None``.
+SETTINGS_PREFIX = "CERTFLOW_SIGN_"
+"""The environment variables the values come from (named in messages): ``KEY`` is ``CERTFLOW_SIGN_KEY``."""
 
-    The passphrase is read from a file, never from the environment itself. Unusable settings are a
-    German :class:`PacketError` naming the variable; whether the key can be read is checked here too,
-    so a command fails before it renders anything.
+
+def signer_from_settings(signing: Mapping[str, str]) -> SignerConfig | None:
+    """The signature the certification body configured, or ``None`` when nothing is configured.
+
+    ``signing`` is :attr:`certflow.settings.Settings.signing`: the ``CERTFLOW_SIGN_<NAME>`` values
+    keyed by ``NAME`` (``KEY``, ``CERT``, ``PKCS12``, ``PASSPHRASE_FILE``, ``CHAIN``, ``NAME``,
+    ``LOCATION``; see docs/packet.md). The passphrase is read from a file, never given as a value.
+    Unusable settings are a German :class:`PacketError` naming the variable; whether the key can be
+    read is checked here too, so a command fails before it renders anything. Relative paths are
+    made absolute here (the signature may be made in another process).
     """
-    env = os.environ if environ is None else environ
-
     def path(name: str) -> Path | None:
-        value = env.get(name, "").strip()
+        value = (signing.get(name) or "").strip()
         if not value:
             return None
         if not Path(value).is_file():
-            raise PacketError(f"Signatur: {name}={value}: Datei nicht gefunden")
-        return Path(value)
+            raise PacketError(f"Signatur: {SETTINGS_PREFIX}{name}={value}: Datei nicht gefunden")
+        return Path(value).absolute()
 
-    key, cert, p12 = path("CERTFLOW_SIGN_KEY"), path("CERTFLOW_SIGN_CERT"), path("CERTFLOW_SIGN_PKCS12")
+    key, cert, p12 = path("KEY"), path("CERT"), path("PKCS12")
     if key is None and cert is None and p12 is None:
         return None
     if p12 is None and (key is None or cert is None):
-        missing = "CERTFLOW_SIGN_CERT" if cert is None else "CERTFLOW_SIGN_KEY"
-        raise PacketError(f"Signatur: {missing} fehlt (Schlüssel und Zertifikat gehören zusammen)")
+        missing = "CERT" if cert is None else "KEY"
+        raise PacketError(f"Signatur: {SETTINGS_PREFIX}{missing} fehlt (Schlüssel und Zertifikat gehören zusammen)")
     if p12 is not None and (key is not None or cert is not None):
-        raise PacketError("Signatur: entweder CERTFLOW_SIGN_KEY und CERTFLOW_SIGN_CERT oder CERTFLOW_SIGN_PKCS12")
-    secret = path("CERTFLOW_SIGN_PASSPHRASE_FILE")
-    chain = tuple(Path(p) for p in env.get("CERTFLOW_SIGN_CHAIN", "").split(os.pathsep) if p.strip())
+        raise PacketError(f"Signatur: entweder {SETTINGS_PREFIX}KEY und {SETTINGS_PREFIX}CERT oder "
+                          f"{SETTINGS_PREFIX}PKCS12")
+    secret = path("PASSPHRASE_FILE")
+    chain = tuple(Path(p).absolute() for p in (signing.get("CHAIN") or "").split(os.pathsep) if p.strip())
     config = SignerConfig(key_path=key, cert_path=cert, pkcs12_path=p12,
                           passphrase=secret.read_bytes().rstrip(b"\r\n") if secret else None, chain_paths=chain,
-                          name=env.get("CERTFLOW_SIGN_NAME") or None,
-                          location=env.get("CERTFLOW_SIGN_LOCATION") or None)
+                          name=signing.get("NAME") or None, location=signing.get("LOCATION") or None)
     load_signer(config)  # fail now, not after rendering
     return config

@@ -6,7 +6,8 @@ An adapter over :mod:`certflow.reminders` (pure planning), :mod:`certflow.notify
 
 * :mod:`.snapshot`: the planner's input from the database in a few bulk queries;
 * :mod:`.scan`: one scan, ``scan(engine, now, rules, smtp, renderer)``, and ``replan`` for one scope;
-* :mod:`.transport`: SMTP delivery with a hook just before the end of data;
+* mail leaves through :class:`certflow.notify.Transport` (SMTP with a hook just before the end
+  of data, or the in-memory twin in tests);
 * :mod:`.lock`: one scheduler per database (PostgreSQL advisory lock / SQLite lock file);
 * :mod:`.runner`: APScheduler 3.x, one interval job, graceful stop.
 
@@ -16,9 +17,7 @@ See docs/reminders.md, section "The outbox as built".
 from .lock import SchedulerLock
 from .scan import LEASE, NO_SMTP_NOTE, ScanReport, replan, scan
 from .snapshot import load_snapshot, partition, plan
-from .transport import SmtpTransport, Transport
 
 __all__ = [
-    "LEASE", "NO_SMTP_NOTE", "ScanReport", "SchedulerLock", "SmtpTransport", "Transport", "load_snapshot",
-    "partition", "plan", "replan", "scan",
+    "LEASE", "NO_SMTP_NOTE", "ScanReport", "SchedulerLock", "load_snapshot", "partition", "plan", "replan", "scan",
 ]

@@ -34,7 +34,7 @@ from ..notify import DIGEST_SETTINGS, DigestSettings, MailRenderer, SmtpConfig
 from ..reminders import REMINDER_RULES, ReminderRules
 from .lock import SchedulerLock
 from .scan import LEASE, ScanReport, default_renderer, scan
-from .transport import Transport
+from ..notify.transport import Transport
 
 __all__ = ["JOB_ID", "SchedulerRunner"]
 
@@ -97,6 +97,15 @@ class SchedulerRunner:
         if self.on_report is not None:
             self.on_report(report)
         return report
+
+    def once(self) -> ScanReport | None:
+        """One scan under the lock, without waiting: ``None`` when another scheduler holds it."""
+        if not self.acquire(wait=False):
+            return None
+        try:
+            return self.run_once()
+        finally:
+            self.lock.release()
 
     def _job(self) -> None:
         with self._busy:

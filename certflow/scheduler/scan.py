@@ -19,7 +19,7 @@ scan continues from:
    messages are tied to it;
 4. **deliver** (only with a mail server): items whose lease expired are recovered;
    then one item at a time: *claim* (pending -> sending with a lease, commit), render,
-   send through :class:`~.transport.SmtpTransport`, which commits ``handed_over_at``
+   send through the :class:`~certflow.notify.Transport` (SMTP), which commits ``handed_over_at``
    just before the SMTP end of data, then *mark* ``sent`` with the Message-ID and an
    audit entry (commit, retried on a database error), or record the failure with
    back-off (:func:`certflow.notify.next_attempt`) / ``failed``.
@@ -39,7 +39,7 @@ import logging
 import marshal
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -59,12 +59,12 @@ from ..lifecycle.entities import ROLE_LABELS, Role, User
 from ..lifecycle.machinery import Clock, local_date
 from ..notify import (
     DIGEST_SETTINGS, Addressee, DeliveryError, DigestSettings, MailRenderer, Pending, Preference, SmtpConfig,
-    batch_for_delivery, digest_message, next_attempt, reminder_message,
+    SmtpTransport, Transport, batch_for_delivery, digest_message, next_attempt, prepared_message,
+    reminder_message,
 )
 from ..reminders import REMINDER_RULES, Reminder, ReminderRules, due_on, reconcile
 from ..calendar import format_date_de
 from .snapshot import load_snapshot, plan
-from .transport import SmtpTransport, Transport
 
 __all__ = [
     "ACTOR_ID", "LEASE", "NO_SMTP_NOTE", "ScanReport", "deliver", "enqueue", "fingerprint", "replan", "scan",
@@ -359,19 +359,28 @@ def batch(engine: Engine, now: datetime, settings: DigestSettings = DIGEST_SETTI
     return report
 
 
+#: Outbox items whose keys start so carry a mail the application prepared (``services.accounts``).
+PREPARED_PREFIX = "account:"
+
+
 # -- 4. deliver -----------------------------------------------------------------------------------------
 
 
 def _message(session: Session, item: Any, renderer: MailRenderer, sender: str, at: datetime):
-    stored = ReminderRepository(session).reminders(item.reminder_keys)
-    missing = [k for k in item.reminder_keys if k not in stored]
-    if missing:
-        raise ValueError(f"Erinnerung fehlt: {', '.join(missing)}")
     user = session.get(AppUserRow, item.user_id)
     contact = ContactRepository(session).get(item.user_id)
     if user is None or contact is None or not contact.email:
         raise ValueError(f"Für {item.user_id} ist keine E-Mail-Adresse hinterlegt")
     addressee = Addressee(user.id, user.name, contact.email, Role(user.role))
+    stored = ReminderRepository(session).reminders(item.reminder_keys)
+    missing = [k for k in item.reminder_keys if k not in stored]
+    if missing and all(k.startswith(PREPARED_PREFIX) for k in missing):
+        prepared = InboxRepository(session).prepared(item.user_id, item.key)
+        if prepared is not None:
+            return prepared_message(prepared.subject, prepared.body, addressee, delivery_key=item.key,
+                                    sender=sender, now=at)
+    if missing:
+        raise ValueError(f"Erinnerung fehlt: {', '.join(missing)}")
     reminders = [stored[k] for k in item.reminder_keys]
     if DeliveryMode(item.mode) is DeliveryMode.IMMEDIATE:
         return reminder_message(renderer, reminders[0], addressee, sender=sender, now=at)
@@ -530,9 +539,3 @@ def scan(engine: Engine, now: datetime, rules: ReminderRules = REMINDER_RULES, s
     report.seconds["deliver"] = time.perf_counter() - started
     log.info("%s", report.summary())
     return report
-
-
-def queued_keys(session: Session, keys: Iterable[str]) -> set[str]:
-    """Which of ``keys`` were handed over (for ``reminders plan``)."""
-    rows = ReminderRepository(session).rows(keys)
-    return {key for key, row in rows.items() if row.status == ReminderStatus.QUEUED.value}

@@ -33,7 +33,7 @@ from .rules import check_evidence, check_frequency
 class _PlanItem:
     id: str
     frequency: tuple[tuple[FrequencyRule, str | None], ...]
-    evidence: tuple[tuple[EvidenceRule, str], ...]
+    evidence: tuple[tuple[EvidenceRule, tuple[str, ...]], ...]  # the rule, the labels of its kinds
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,8 @@ class Scorer:
                     item.id,
                     tuple((r, cat.activity_kinds.get(r.activity) if r.activity else None)
                           for r in item.frequency if applies(r.applies_to, variant)),
-                    tuple((r, cat.evidence_kinds[r.kind]) for r in item.evidence if applies(r.applies_to, variant)),
+                    tuple((r, tuple(cat.evidence_kinds[k] for k in r.kinds))
+                          for r in item.evidence if applies(r.applies_to, variant)),
                 )
                 for item in crit.all_items()
                 if applies(item.applies_to, variant)
@@ -181,8 +182,8 @@ def _score_item(item: _PlanItem, ctx: _Context, criterion_id: str) -> ItemResult
     for rule, label in item.frequency:
         reasons.extend(prefix + r for r in check_frequency(rule, acts, ctx.period, label))
     evs = ctx.evidence.get(item.id, ())
-    for rule, label in item.evidence:
-        reasons.extend(prefix + r for r in check_evidence(rule, evs, ctx.period, label))
+    for rule, labels in item.evidence:
+        reasons.extend(prefix + r for r in check_evidence(rule, evs, ctx.period, labels[0], labels[1:]))
     return ItemResult(item.id, not reasons, tuple(reasons))
 
 

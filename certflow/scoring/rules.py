@@ -12,8 +12,8 @@ from typing import Sequence
 from dateutil.relativedelta import relativedelta
 
 from ..assessment.model import Activity, Evidence, Period
-from ..catalogue.model import EvidenceRule, FrequencyRule
-from ..catalogue.wording import WINDOW_LABEL, frequency_text
+from ..catalogue.model import EvidenceOption, EvidenceRule, FrequencyRule
+from ..catalogue.wording import WINDOW_LABEL, WINDOW_PLURAL, frequency_text
 from .periods import fmt, windows
 from .report import missing
 
@@ -53,11 +53,16 @@ def check_frequency(
         return ()
     named = "; ".join(short[:MAX_WINDOWS_NAMED])
     more = f" und {len(short) - MAX_WINDOWS_NAMED} weitere" if len(short) > MAX_WINDOWS_NAMED else ""
-    label = WINDOW_LABEL[rule.every]
-    return (f"{demand}, zu wenig in {len(short)} {label if len(short) == 1 else label + 'en'} ({named}{more}){note}",)
+    label = WINDOW_LABEL[rule.every] if len(short) == 1 else WINDOW_PLURAL[rule.every]
+    return (f"{demand}, zu wenig in {len(short)} {label} ({named}{more}){note}",)
 
 
-def _evidence_fault(rule: EvidenceRule, ev: Evidence, period: Period) -> str | None:
+def _evidence_fault(rule: EvidenceOption, ev: Evidence, period: Period) -> str | None:
+    """Why ``ev`` does not count for ``rule`` (``None``: it counts).
+
+    Its age is measured on the last day of the Prüfzeitraum (the Stichtag), from the evidence's
+    own date (a training: the day it ended); exactly ``max_age_years`` old still counts.
+    """
     if ev.date > period.end:
         return f"„{ev.title}“ ({fmt(ev.date)}) liegt nach dem Ende des Prüfzeitraums"
     if rule.within_period and ev.date < period.start:
@@ -73,18 +78,36 @@ def _evidence_fault(rule: EvidenceRule, ev: Evidence, period: Period) -> str | N
     return None
 
 
-def check_evidence(
-    rule: EvidenceRule, evidence: Sequence[Evidence], period: Period, kind_label: str
-) -> tuple[str, ...]:
-    """At least ``rule.min_count`` pieces of evidence of the kind that pass every condition."""
+def _check_option(
+    rule: EvidenceOption, evidence: Sequence[Evidence], period: Period, kind_label: str
+) -> tuple[int, str | None]:
+    """``(candidates, reason)`` for one kind of evidence; the reason is ``None`` when it holds."""
     candidates = [ev for ev in evidence if ev.kind == rule.kind]
     faults = [f for f in (_evidence_fault(rule, ev, period) for ev in candidates) if f is not None]
     valid = len(candidates) - len(faults)
     if valid >= rule.min_count:
-        return ()
+        return len(candidates), None
     if not candidates:
         if rule.min_count == 1:
-            return (f"Nachweis „{kind_label}“ fehlt",)
-        return (f"{rule.min_count} Nachweise „{kind_label}“ gefordert, keiner vorhanden",)
+            return 0, f"Nachweis „{kind_label}“ fehlt"
+        return 0, f"{rule.min_count} Nachweise „{kind_label}“ gefordert, keiner vorhanden"
     head = f"{valid} von {rule.min_count} gültigen Nachweisen „{kind_label}“"
-    return (head + (": " + "; ".join(faults) if faults else ""),)
+    return len(candidates), head + (": " + "; ".join(faults) if faults else "")
+
+
+def check_evidence(
+    rule: EvidenceRule, evidence: Sequence[Evidence], period: Period, kind_label: str,
+    alternative_labels: Sequence[str] = (),
+) -> tuple[str, ...]:
+    """At least ``min_count`` pieces of evidence of the rule's kind that pass every condition, or of one
+    of its alternatives (each with its own conditions; ``alternative_labels`` name their kinds)."""
+    labels = [kind_label, *alternative_labels]
+    labels += [option.kind for option in rule.alternatives[len(labels) - 1:]]
+    outcomes = [_check_option(option, evidence, period, label) for option, label in zip(rule.options(), labels)]
+    if any(reason is None for _, reason in outcomes):
+        return ()
+    if len(outcomes) == 1:
+        return (outcomes[0][1],)
+    if not any(found for found, _ in outcomes) and all(option.min_count == 1 for option in rule.options()):
+        return ("Nachweis " + " oder ".join(f"„{label}“" for label in labels) + " fehlt",)
+    return ("keine Alternative erfüllt: " + "; ".join(reason for _, reason in outcomes),)

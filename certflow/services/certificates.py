@@ -3,10 +3,13 @@
 * :func:`issue_for_decision` (called by :func:`.procedures.decide`): an
   Erst-Zertifizierung gets a new Zertifizierungsnummer ``FZ-<year>-<seq>``
   (year of the decision); a Re-Zertifizierung keeps the Familienzentrum's number,
-  issues the next term and marks the old one ``renewed``.
+  issues the next term and marks the old one ``renewed``. The new certification of
+  a restructured Verbund supersedes the old seal (other number) the same way [P1].
 * :func:`start_recertification`: certifier or admin, only in the year it is due
-  (no postponement [P2]); also opens the old term's re-certification window when
-  it is open already.
+  (no postponement [P2]) and once its window is open (documents from 1 October,
+  not e.g. on the day the seal was issued), unless forced with a reason: the
+  forced opening is recorded with a warning; also opens the old term's
+  re-certification window when it is open already.
 * :func:`advance_certificates`: the scheduled job (admin or certifier): opens the
   re-certification window of every seal whose documents are due and lets lapsed
   seals expire. A seal that is revoked or expires no longer counts for the
@@ -17,9 +20,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from typing import TYPE_CHECKING
 
-from ..calendar import KindergartenYear, format_date_de, recertification_opens
+from ..calendar import KindergartenYear, recertification_opens
 from ..catalogue.model import ProcedureKind
 from ..lifecycle import guards
 from ..lifecycle.certificate_machine import fire_certificate, issue_certificate
@@ -68,13 +72,29 @@ def issue_for_decision(uow: UnitOfWork, actor: User, fz: Familienzentrum, proced
     new = issue_certificate(number, fz.id, issued)
     uow.certificates.add(new, actor_id=actor.id, reason=reason)
     uow.familienzentren.save(replace(fz, certificate_number=number), actor_id=actor.id, reason=reason)
+    if old is not None and old.number != number and issued <= old.valid_until:
+        # a restructured Verbund's new certification: its seal takes over from the old one [P1]
+        changes.append(_fire(uow, old, "supersede", actor, reason, successor=new))
     return new, changes
 
 
 def start_recertification(uow: UnitOfWork, actor_id: str, familienzentrum_id: str, reason: str, *,
                           kgj: KindergartenYear | None = None, procedure_id: str | None = None,
-                          catalogue_key: str = DEFAULT_CATALOGUE_KEY) -> Result:
-    """Open the Re-Zertifizierung of the Familienzentrum's seal (default: in the year it is due)."""
+                          catalogue_key: str = DEFAULT_CATALOGUE_KEY, force: bool = False) -> Result:
+    """Open the Re-Zertifizierung of the Familienzentrum's seal (default: in the year it is due).
+
+    Before its window opens it is refused unless ``force``; a forced opening carries the domain's
+    warning (in the result and, with the opening, in the audit trail).
+    """
+    result = _open_recertification(uow, actor_id, familienzentrum_id, reason, kgj=kgj, procedure_id=procedure_id,
+                                   catalogue_key=catalogue_key, force=force)
+    forced = result.changes[0].warnings
+    return replace(result, warnings=(*result.warnings, *forced)) if forced else result
+
+
+def _open_recertification(uow: UnitOfWork, actor_id: str, familienzentrum_id: str, reason: str, *,
+                          kgj: KindergartenYear | None, procedure_id: str | None, catalogue_key: str,
+                          force: bool) -> Result:
     reason = need_reason(reason, "Re-Zertifizierung eröffnen")
     actor = resolve(uow, actor_id)
     fz = uow.familienzentren.get(familienzentrum_id)
@@ -88,16 +108,13 @@ def start_recertification(uow: UnitOfWork, actor_id: str, familienzentrum_id: st
     due_kgj = kgj or KindergartenYear.of(cert.valid_until)
     opening = open_recertification(
         fz, cert, procedure_id=procedure_id or uow.procedures.next_id(f"V-{due_kgj.start_year}-"), actor=actor,
-        reason=reason, kgj=kgj, catalogue_key=catalogue_key, procedures=procedures, clock=uow.clock)
+        reason=reason, kgj=kgj, catalogue_key=catalogue_key, procedures=procedures, clock=uow.clock, force=force)
     uow.procedures.add(opening.procedure, opening.change)
     changes = [opening.change]
     if cert.state is CertificateState.VALID and today(uow) >= recertification_opens(cert.valid_until):
         changes.append(_fire(uow, cert, "open_recertification", actor, reason))
-    p = opening.procedure
-    message = (f"Re-Zertifizierung {p.id} für {fz.name} eröffnet (Kindergartenjahr {p.kgj}, Prüfzeitraum "
-               f"{format_date_de(p.period_start)}–{format_date_de(p.period_end)}, Gütesiegel {cert.number} "
-               f"gültig bis {format_date_de(cert.valid_until)})")
-    return Result(message, changes=tuple(changes), procedure=p, certificate=cert)
+    return Result("certificate.recertification_opened", {"familienzentrum": fz.name}, changes=tuple(changes),
+                  procedure=opening.procedure, certificate=cert)
 
 
 def advance_certificates(uow: UnitOfWork, actor_id: str,
@@ -108,19 +125,17 @@ def advance_certificates(uow: UnitOfWork, actor_id: str,
     refuse_if(guards.actor_refusal(actor, {Role.CERTIFIER, Role.ADMIN}, "Gütesiegel fortschreiben"))
     day = today(uow)
     changes: list[StateChange] = []
-    lines: list[str] = []
+    seals: list[tuple[str, str, str, date]] = []
     for cert in uow.certificates.all(*LIVE_CERTIFICATE):
         if day > cert.valid_until:
             changes.append(_fire(uow, cert, "expire", actor, reason))
             _drop_number(uow, uow.familienzentren.get(cert.familienzentrum_id), cert, actor, reason)
-            lines.append(f"{cert.number} ({cert.familienzentrum_id}) abgelaufen am {format_date_de(cert.valid_until)}")
+            seals.append(("expired", cert.number, cert.familienzentrum_id, cert.valid_until))
         elif cert.state is CertificateState.VALID and day >= recertification_opens(cert.valid_until):
             changes.append(_fire(uow, cert, "open_recertification", actor, reason))
-            lines.append(f"{cert.number} ({cert.familienzentrum_id}): Re-Zertifizierung fällig "
-                         f"(gültig bis {format_date_de(cert.valid_until)})")
-    if not changes:
-        return Result(f"Stand {format_date_de(day)}: keine Gütesiegel fortzuschreiben")
-    return Result(f"Stand {format_date_de(day)}: " + "; ".join(lines), changes=tuple(changes), count=len(changes))
+            seals.append(("due", cert.number, cert.familienzentrum_id, cert.valid_until))
+    return Result("certificates.advanced", {"day": day, "seals": tuple(seals)}, changes=tuple(changes),
+                  count=len(changes))
 
 
 def revoke(uow: UnitOfWork, actor: User, fz: Familienzentrum, cert: Certificate, reason: str) -> StateChange:

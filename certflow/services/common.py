@@ -11,26 +11,24 @@ can pin it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..catalogue import Catalogue, load_catalogue
 from ..lifecycle.access import visibility_refusal
-from ..lifecycle.certificate_machine import CERTIFICATE_MACHINE
 from ..lifecycle.contingents import Contingent
 from ..lifecycle.entities import Certificate, CertificateState, Familienzentrum, Procedure, User
 from ..lifecycle.machinery import Refused, StateChange, local_date, refuse_if
-from ..lifecycle.procedure_machine import PROCEDURE_MACHINE
 from ..resources import shipped_catalogues
 
 if TYPE_CHECKING:
     from ..db.unit_of_work import UnitOfWork
 
 __all__ = [
-    "LIVE_CERTIFICATE", "Result", "catalogue_for_key", "change_text", "live_certificate", "need_reason",
+    "LIVE_CERTIFICATE", "Result", "catalogue_for_key", "live_certificate", "need_reason",
     "require_visible", "today",
 ]
 
@@ -39,9 +37,14 @@ LIVE_CERTIFICATE = (CertificateState.VALID, CertificateState.RECERTIFICATION_DUE
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """What a use case did: a German message for people, warnings, and the subjects it touched."""
+    """What a use case did, as data: the event, the facts its wording needs, warnings, the subjects touched.
 
-    message: str
+    The entrypoints word it (:func:`certflow.messages.describe`); ``warnings`` are the domain's own
+    German notes (a submission that does not meet the thresholds, a seal that will lapse).
+    """
+
+    event: str
+    facts: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     changes: tuple[StateChange, ...] = ()
     procedure: Procedure | None = None
@@ -50,6 +53,12 @@ class Result:
     familienzentrum: Familienzentrum | None = None
     count: int = 0
     document: bytes | None = field(default=None, repr=False)  # a PDF the use case produced (the signed packet)
+
+    @property
+    def message(self) -> str:  # TRANSITIONAL: removed once every caller words results with certflow.messages
+        from ..messages import describe
+
+        return describe(self)
 
 
 def today(uow: UnitOfWork) -> date:
@@ -74,20 +83,6 @@ def live_certificate(certificates: Iterable[Certificate]) -> Certificate | None:
     """The newest seal term that is still valid or due for re-certification."""
     live = [c for c in certificates if CertificateState(c.state) in LIVE_CERTIFICATE]
     return max(live, key=lambda c: c.issued) if live else None
-
-
-def change_text(change: StateChange) -> str:
-    """``"Verfahren V-2025-001: nominiert → registriert"`` for a state change."""
-    if change.subject_kind == "certificate":
-        label, what = CERTIFICATE_MACHINE.state_label, "Gütesiegel"
-    else:
-        label, what = PROCEDURE_MACHINE.state_label, "Verfahren"
-    to = label(change.to_state)
-    if change.from_state is None:
-        return f"{what} {change.subject_id}: angelegt ({to})"
-    if change.from_state == change.to_state:
-        return f"{what} {change.subject_id}: {to} (geändert)"
-    return f"{what} {change.subject_id}: {label(change.from_state)} → {to}"
 
 
 @cache

@@ -48,8 +48,7 @@ def grant(uow: UnitOfWork, actor_id: str, jugendamt_id: str, kgj: KindergartenYe
         uow.contingents.add(granted, actor_id=actor.id, reason=reason)
     else:
         uow.contingents.save(granted, actor_id=actor.id, reason=reason)
-    return Result(f"{jugendamt.name}, {kgj}: {places} Platz/Plätze zugeteilt ({granted.describe()}, "
-                  f"frei: {granted.free})", contingent=granted, count=places)
+    return Result("contingent.granted", {"jugendamt": jugendamt.name}, contingent=granted, count=places)
 
 
 def return_places(uow: UnitOfWork, actor_id: str, jugendamt_id: str, kgj: KindergartenYear, places: int,
@@ -64,8 +63,7 @@ def return_places(uow: UnitOfWork, actor_id: str, jugendamt_id: str, kgj: Kinder
         raise Refused(f"{jugendamt.name} hat für {kgj} kein Kontingent")
     returned = domain.return_place(current, places, jugendamt.name)
     uow.contingents.save(returned, actor_id=actor.id, reason=reason)
-    return Result(f"{jugendamt.name}, {kgj}: {places} Platz/Plätze zurückgegeben ({returned.describe()})",
-                  contingent=returned, count=places)
+    return Result("contingent.returned", {"jugendamt": jugendamt.name}, contingent=returned, count=places)
 
 
 def carry_over(uow: UnitOfWork, actor_id: str, jugendamt_id: str, kgj: KindergartenYear, reason: str) -> Result:
@@ -85,5 +83,5 @@ def carry_over(uow: UnitOfWork, actor_id: str, jugendamt_id: str, kgj: Kindergar
     else:
         uow.contingents.save(next_year, actor_id=actor.id, reason=reason)
     moved = next_year.carried_in - (following.carried_in if following else 0)
-    return Result(f"{jugendamt.name}: {moved} zurückgegebene(r) Platz/Plätze aus {kgj} in {kgj.next()} "
-                  f"erneut angeboten (frei in {kgj.next()}: {next_year.free})", contingent=next_year, count=moved)
+    return Result("contingent.carried_over", {"jugendamt": jugendamt.name, "from_kgj": kgj}, contingent=next_year,
+                  count=moved)

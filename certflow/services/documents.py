@@ -9,9 +9,12 @@ The packet a signed-off visit shows is frozen at the sign-off: the timeline and 
 audit chain end with the sign-off, the date is the sign-off's, and the decision line says what
 the auditor handed to the certification body. So rendering it again later (with the same
 templates, fonts and evidence store) gives the very bytes whose SHA-256 was stored with the
-sign-off (:func:`signing_packet_data` builds the same data inside the sign-off itself).
+sign-off (:func:`signing_packet_data` builds the same data for the sign-off, which renders it
+with no transaction open and builds it once more before storing, to see that nothing changed:
+:func:`certflow.services.procedures.sign_off`).
 
-Evidence: files the evidence store (``CERTFLOW_EVIDENCE_DIR``) holds are attached; records that
+Evidence: files the evidence store (passed in: the deployment's, :meth:`Application.evidence_store
+<certflow.services.runner.Application.evidence_store>`) holds are attached; records that
 name a file the store does not hold are listed as missing, records without a file as such
 (nothing is invented, nothing left out).
 """
@@ -23,7 +26,6 @@ from typing import TYPE_CHECKING
 
 from ..assessment import parse_assessment
 from ..assessment.model import Period, Status
-from ..db import audit_log
 from ..evidence_store import EvidenceStore
 from ..lifecycle.entities import Familienzentrum, Outcome, Procedure, ProcedureState, User
 from ..lifecycle.machinery import BERLIN, Refused
@@ -75,12 +77,12 @@ def _jugendamt(uow: UnitOfWork, fz: Familienzentrum) -> str:
     return ja.name if ja is not None else fz.jugendamt_id
 
 
-def _evidence(assessment, catalogue, store: EvidenceStore | None) -> tuple[EvidenceFile, ...]:
+def _evidence(assessment, catalogue, store: EvidenceStore) -> tuple[EvidenceFile, ...]:
     files = []
     for ev in assessment.evidence:
         name = (ev.file or f"{ev.items[0]}-{ev.kind}").rsplit("/", 1)[-1]
         kind = catalogue.evidence_kinds.get(ev.kind, ev.kind)
-        if store is not None and ev.sha256 and store.exists(ev.sha256):
+        if ev.sha256 and store.exists(ev.sha256):
             path = store.get(ev.sha256)
             files.append(EvidenceFile(file_name=name, kind=kind, title=ev.title, sha256=ev.sha256,
                                       size=path.stat().st_size, items=tuple(ev.items), path=path))
@@ -103,8 +105,7 @@ def _timeline_entry(row) -> TimelineEntry:
                          from_state=row.from_state, to_state=row.to_state, reason=row.reason)
 
 
-def packet_data(uow: UnitOfWork, actor_id: str, procedure_id: str,
-                evidence_store: EvidenceStore | None = None) -> PacketData:
+def packet_data(uow: UnitOfWork, actor_id: str, procedure_id: str, *, evidence_store: EvidenceStore) -> PacketData:
     """The audit packet of one procedure (read scope applies; needs a submitted self-assessment).
 
     Before the sign-off it shows the procedure as it stands (a draft); after it, the packet as signed off.
@@ -117,11 +118,12 @@ def packet_data(uow: UnitOfWork, actor_id: str, procedure_id: str,
 
 
 def signing_packet_data(uow: UnitOfWork, auditor: User, procedure: Procedure, fz: Familienzentrum,
-                        at: datetime, reason: str, evidence_store: EvidenceStore | None = None) -> PacketData:
+                        at: datetime, reason: str, *, evidence_store: EvidenceStore) -> PacketData:
     """The packet as ``auditor`` signs it off at ``at``, before the sign-off is recorded.
 
     Its last timeline entry is the sign-off itself, built as :func:`~.queries.history` will show
-    it once recorded, so :func:`packet_data` gives the same data (and bytes) afterwards.
+    it once recorded, so :func:`packet_data` gives the same data (and bytes) afterwards. The same
+    arguments give equal data as long as nothing the packet shows changed (the sign-off compares).
     """
     entry = TimelineEntry(at=at.astimezone(BERLIN), actor=auditor.name, role=auditor.role.label,
                           action=SIGN_OFF_LABEL, reason=reason)
@@ -129,9 +131,7 @@ def signing_packet_data(uow: UnitOfWork, auditor: User, procedure: Procedure, fz
 
 
 def _packet(uow: UnitOfWork, actor_id: str, procedure: Procedure, fz: Familienzentrum,
-            evidence_store: EvidenceStore | None, signing: TimelineEntry | None) -> PacketData:
-    from .procedures import default_evidence_store
-
+            evidence_store: EvidenceStore, signing: TimelineEntry | None) -> PacketData:
     snapshot = uow.submissions.latest_submitted(procedure.id)
     if snapshot is None:
         raise Refused(f"Verfahren {procedure.id}: es gibt noch keine eingereichte Selbstbewertung")
@@ -140,7 +140,7 @@ def _packet(uow: UnitOfWork, actor_id: str, procedure: Procedure, fz: Familienze
     report = Scorer(catalogue).score(assessment, Period(start=procedure.period_start, end=procedure.period_end))
 
     rows = history(uow, actor_id, procedure.id)
-    trail = audit_log.entries(uow.session, "procedure", procedure.id)
+    trail = uow.audit_log.entries_for("procedure", procedure.id)
     signed = uow.audits.signed_off(procedure.id)
     cut = None
     if signing is None and signed is not None:  # frozen at the sign-off: nothing after it
@@ -175,7 +175,6 @@ def _packet(uow: UnitOfWork, actor_id: str, procedure: Procedure, fz: Familienze
 
     recommendations = tuple(f"{d.subject}: {d.message}" for d in report.deficits
                             if d.blocking and not d.subject.startswith("Bereich"))
-    store = evidence_store if evidence_store is not None else default_evidence_store()
     kind = procedure.kind.value if hasattr(procedure.kind, "value") else str(procedure.kind)
     return PacketData(
         familienzentrum=_fz_info(uow, fz),
@@ -184,7 +183,7 @@ def _packet(uow: UnitOfWork, actor_id: str, procedure: Procedure, fz: Familienze
                                 catalogue_key=catalogue.key, catalogue_version=catalogue.version,
                                 period_start=procedure.period_start, period_end=procedure.period_end),
         catalogue=catalogue, assessment=assessment, report=report, timeline=timeline, verdicts=verdicts,
-        evidence=_evidence(assessment, catalogue, store), signoff=signoff, recommendations=recommendations,
+        evidence=_evidence(assessment, catalogue, evidence_store), signoff=signoff, recommendations=recommendations,
         generated_on=day,
     )
 

@@ -19,9 +19,9 @@ Decisions where the sources are silent (see also docs/lifecycle.md):
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ from ..assessment import Assessment, parse_assessment
 from ..assessment.model import Status
 from ..calendar import KindergartenYear, format_date_de
 from ..catalogue.model import ProcedureKind
+from ..db.errors import ConflictError
 from ..errors import AssessmentError
 from ..evidence_store import EvidenceRejected, EvidenceStore, StoredFile
 from ..lifecycle import guards
@@ -39,20 +40,25 @@ from ..lifecycle.machinery import Refused, StateChange, refuse_if
 from ..lifecycle.opening import open_first_certification
 from ..lifecycle.procedure_machine import EVENT_LABELS, EVENT_ROLES, decision_from, fire
 from ..lifecycle.snapshot import freeze, next_revision
+from ..packet.model import PacketData, PacketError
+from ..packet.workers import RenderPool, shared_pool
 from ..yamlsource import read_text
 from .actors import resolve
 from .certificates import issue_for_decision
-from .common import Result, catalogue_for_key, change_text, need_reason, require_visible, today
+from .common import Result, catalogue_for_key, need_reason, require_visible, today
+from .documents import signing_packet_data
+from .runner import classify
 from .verdicts import VerdictInput, load_verdicts
 
 if TYPE_CHECKING:
     from ..db.repositories import Verdict
-    from ..packet.model import PacketData
     from ..db.unit_of_work import UnitOfWork
+    from .runner import Application
 
 __all__ = [
-    "decide", "nominate", "record_audit", "record_verdicts", "register", "request_changes", "resubmit",
-    "schedule_audit", "sign_off", "start_development", "submit", "verdicts_of", "withdraw",
+    "SignOffDraft", "SignOffOutdated", "decide", "nominate", "prepare_sign_off", "record_audit", "record_sign_off",
+    "record_verdicts", "register", "request_changes", "resubmit", "schedule_audit", "sign_off", "start_development",
+    "submit", "verdicts_of", "withdraw",
 ]
 
 AssessmentInput = Assessment | str | Path
@@ -76,7 +82,7 @@ def _fire(uow: UnitOfWork, procedure: Procedure, event: str, actor: User, reason
 def _simple(uow: UnitOfWork, actor_id: str, procedure_id: str, event: str, reason: str) -> Result:
     actor, procedure, fz = _load(uow, actor_id, procedure_id)
     change = _fire(uow, procedure, event, actor, reason, familienzentrum=fz)
-    return Result(change_text(change), changes=(change,), procedure=procedure)
+    return Result("procedure.changed", changes=(change,), procedure=procedure)
 
 
 # --- opening ------------------------------------------------------------------------------------------------------
@@ -101,9 +107,8 @@ def nominate(uow: UnitOfWork, actor_id: str, familienzentrum_id: str, kgj: Kinde
         jugendamt_name=jugendamt.name, procedures=procedures, clock=uow.clock)
     taken = uow.contingents.reserve_place(fz.jugendamt_id, kgj, actor_id=actor.id, reason=reason)
     uow.procedures.add(opening.procedure, opening.change, contingent=taken)
-    message = (f"{fz.name} für {kgj} nominiert: Verfahren {opening.procedure.id} "
-               f"(Kontingent {jugendamt.name}: {taken.describe()})")
-    return Result(message, changes=(opening.change,), procedure=opening.procedure, contingent=taken)
+    return Result("procedure.nominated", {"familienzentrum": fz.name, "jugendamt": jugendamt.name},
+                  changes=(opening.change,), procedure=opening.procedure, contingent=taken)
 
 
 def register(uow: UnitOfWork, actor_id: str, procedure_id: str, reason: str) -> Result:
@@ -150,16 +155,10 @@ def _ingest(assessment: Assessment, evidence_dir: Path, store: EvidenceStore) ->
     return list(stored.values())
 
 
-EVIDENCE_ENV = "CERTFLOW_EVIDENCE_DIR"
-
-
-def default_evidence_store() -> EvidenceStore:
-    """The evidence store at ``$CERTFLOW_EVIDENCE_DIR``, else ``./certflow-evidence``."""
-    return EvidenceStore(Path(os.environ.get(EVIDENCE_ENV) or "certflow-evidence"))
-
-
 def _submission(uow: UnitOfWork, actor_id: str, procedure_id: str, source: AssessmentInput, reason: str,
                 event: str, evidence_dir: str | Path | None, evidence_store: EvidenceStore | None) -> Result:
+    if evidence_dir is not None and evidence_store is None:
+        raise TypeError("evidence_dir needs the evidence_store to put the files into")
     actor, procedure, fz = _load(uow, actor_id, procedure_id)
     reason = need_reason(reason, "Einreichen")
     # State and role first: reading and scoring a file for a refused event is wasted work.
@@ -173,8 +172,8 @@ def _submission(uow: UnitOfWork, actor_id: str, procedure_id: str, source: Asses
     check = guards.check_submission(procedure, fz, catalogue, assessment)
     refuse_if(check.refusal)
     files: list[StoredFile] = []
-    if evidence_dir is not None:
-        files = _ingest(assessment, Path(evidence_dir), evidence_store or default_evidence_store())
+    if evidence_dir is not None and evidence_store is not None:  # one without the other: refused on entry
+        files = _ingest(assessment, Path(evidence_dir), evidence_store)
     revision = next_revision(uow.submissions.latest_submitted(procedure.id))
     snapshot = freeze(assessment, revision, procedure_id=procedure.id, submitted_by=actor.id,
                       submitted_at=uow.now(), passed=check.report.passed)
@@ -187,10 +186,8 @@ def _submission(uow: UnitOfWork, actor_id: str, procedure_id: str, source: Asses
                    payload={"files": [{"file": f.filename, "sha256": f.sha256, "size": f.size,
                                        "media_type": f.media_type} for f in files]})
     uow.procedures.save(procedure, change)
-    verdict = "erfüllt" if snapshot.passed else "nicht erfüllt"
-    message = (f"{change_text(change)}; Revision {revision} eingefroren (SHA-256 {snapshot.sha256[:12]}…, "
-               f"Bewertung: {verdict})" + (f"; {len(files)} Beleg(e) gespeichert" if files else ""))
-    return Result(message, warnings=change.warnings, changes=(change,), procedure=procedure, count=len(files))
+    return Result("procedure.submitted", {"revision": revision, "sha256": snapshot.sha256, "passed": snapshot.passed},
+                  warnings=change.warnings, changes=(change,), procedure=procedure, count=len(files))
 
 
 def submit(uow: UnitOfWork, actor_id: str, procedure_id: str, assessment: AssessmentInput, reason: str, *,
@@ -199,8 +196,9 @@ def submit(uow: UnitOfWork, actor_id: str, procedure_id: str, assessment: Assess
 
     It is scored with the pinned catalogue and the procedure's Prüfzeitraum and
     frozen as the next revision; a failing score is submitted with a warning.
-    With ``evidence_dir`` every evidence file it names is put into the evidence
-    store first; a file the store refuses refuses the submission (nothing saved).
+    With ``evidence_dir`` every evidence file it names is put into ``evidence_store``
+    (the deployment's: ``Application.evidence_store()``) first; a file the store refuses
+    refuses the submission (nothing saved).
     """
     return _submission(uow, actor_id, procedure_id, assessment, reason, "submit", evidence_dir, evidence_store)
 
@@ -231,8 +229,8 @@ def schedule_audit(uow: UnitOfWork, actor_id: str, procedure_id: str, auditor_id
     kitas = [uow.kitas.get(k) for k in fz.member_kita_ids]
     change = _fire(uow, procedure, "schedule_audit", actor, reason, familienzentrum=fz, auditor=auditor,
                    kitas=kitas, audit_date=audit_date)
-    message = f"{change_text(change)}; Begehung am {format_date_de(audit_date)} durch {auditor.name}"
-    return Result(message, changes=(change,), procedure=procedure)
+    return Result("procedure.audit_scheduled", {"date": audit_date, "auditor": auditor.name}, changes=(change,),
+                  procedure=procedure)
 
 
 def _verdicts(source: VerdictsInput, procedure: Procedure) -> dict[str, VerdictInput]:
@@ -269,9 +267,8 @@ def record_audit(uow: UnitOfWork, actor_id: str, procedure_id: str, visit_date: 
     change = _fire(uow, procedure, "record_audit", actor, reason, familienzentrum=fz, visit=visit)
     uow.audits.add_visit(visit, reason=reason)
     _store_verdicts(uow, actor, procedure, given, reason)
-    message = (f"{change_text(change)}; Begehung am {format_date_de(visit_date)} an {', '.join(visit.sites)}, "
-               f"{len(given)} Bewertung(en) erfasst")
-    return Result(message, changes=(change,), procedure=procedure, count=len(given))
+    return Result("procedure.audit_recorded", {"date": visit_date, "sites": tuple(visit.sites)}, changes=(change,),
+                  procedure=procedure, count=len(given))
 
 
 def record_verdicts(uow: UnitOfWork, actor_id: str, procedure_id: str, verdicts: VerdictsInput,
@@ -283,8 +280,7 @@ def record_verdicts(uow: UnitOfWork, actor_id: str, procedure_id: str, verdicts:
     if uow.audits.visit(procedure.id) is None:
         raise Refused(f"Im Verfahren {procedure.id} ist noch keine Begehung erfasst")
     _store_verdicts(uow, actor, procedure, given, reason)
-    return Result(f"Verfahren {procedure.id}: {len(given)} Bewertung(en) erfasst", procedure=procedure,
-                  count=len(given))
+    return Result("procedure.verdicts_recorded", procedure=procedure, count=len(given))
 
 
 def verdicts_of(uow: UnitOfWork, actor_id: str, procedure_id: str) -> list[Verdict]:
@@ -293,42 +289,110 @@ def verdicts_of(uow: UnitOfWork, actor_id: str, procedure_id: str) -> list[Verdi
     return uow.audits.verdicts(procedure_id)
 
 
-def _render_packet(data: PacketData) -> bytes:
-    from ..packet.render import configured_templates_dir, packet_pdf
-
-    return packet_pdf(data, configured_templates_dir())[0]
+# --- sign-off: read in one unit of work, render with none open, store in a second ------------------------------
 
 
-def sign_off(uow: UnitOfWork, actor_id: str, procedure_id: str, reason: str, *,
-             evidence_store: EvidenceStore | None = None) -> Result:
-    """The visit's auditor signs the visit, its verdicts and the audit packet off; from now on they are frozen.
+class SignOffOutdated(ConflictError):
+    """What the packet shows changed while it was rendered: nothing is signed off; sign off again."""
 
-    The packet is rendered as it stands at this moment (:func:`.documents.signing_packet_data`) and
-    its SHA-256 is stored with the sign-off; ``Result.document`` holds its bytes. The templates are
-    the shipped ones or ``CERTFLOW_TEMPLATES_DIR``'s, as for every later render; ``evidence_store``
-    defaults to :func:`default_evidence_store`.
+    def __init__(self, procedure_id: str, expected: int, actual: int | None):
+        super().__init__("procedure", procedure_id, expected, actual)
+        self.message = (f"Das Auditpaket zum Verfahren {procedure_id} wurde inzwischen geändert, bitte erneut "
+                        "abzeichnen; die Begehung ist nicht abgezeichnet")
+        self.args = (self.message,)
+
+
+@dataclass(frozen=True, slots=True)
+class SignOffDraft:
+    """What the sign-off's first unit of work read: the packet as the auditor signs it off, and what it rests on.
+
+    ``at`` is the moment of the sign-off (the packet's date and last timeline entry, and the time
+    stored with it); ``procedure_version`` the version of the procedure read with it.
     """
-    from ..packet.model import PacketError
-    from .documents import signing_packet_data
 
+    actor_id: str
+    procedure_id: str
+    reason: str
+    at: datetime
+    procedure_version: int
+    data: PacketData
+    evidence_store: EvidenceStore
+
+
+def _unmakeable(procedure_id: str, exc: Exception) -> Refused:
+    return Refused(f"Das Auditpaket zum Verfahren {procedure_id} lässt sich nicht erzeugen: {exc}; "
+                   "die Begehung ist nicht abgezeichnet")
+
+
+def prepare_sign_off(uow: UnitOfWork, actor_id: str, procedure_id: str, reason: str, *,
+                     evidence_store: EvidenceStore) -> SignOffDraft:
+    """The sign-off's first unit of work (it writes nothing): check it may happen, gather the packet's data.
+
+    Refused here, before any time is spent on the packet: no visit yet, signed off already, not
+    the visit's auditor, no reason, data the packet cannot be made from.
+    """
     actor, procedure, fz = _load(uow, actor_id, procedure_id)
     reason = need_reason(reason, "Begehung abzeichnen")
     if uow.audits.visit(procedure.id) is None:
         raise Refused(f"Im Verfahren {procedure.id} ist noch keine Begehung erfasst")
-    uow.audits.check_open(procedure.id, actor.id)  # refuse before spending seconds on the packet
+    uow.audits.check_open(procedure.id, actor.id)
     at = uow.now()
     try:
-        data = signing_packet_data(uow, actor, procedure, fz, at, reason, evidence_store)
-        pdf = _render_packet(data)
+        data = signing_packet_data(uow, actor, procedure, fz, at, reason, evidence_store=evidence_store)
     except PacketError as exc:
-        raise Refused(f"Das Auditpaket zum Verfahren {procedure.id} lässt sich nicht erzeugen: {exc}; "
-                      "die Begehung ist nicht abgezeichnet") from exc
+        raise _unmakeable(procedure.id, exc) from exc
+    return SignOffDraft(actor.id, procedure.id, reason, at, procedure.version, data, evidence_store)
+
+
+def record_sign_off(uow: UnitOfWork, draft: SignOffDraft, pdf: bytes) -> Result:
+    """The sign-off's second unit of work: store it with the SHA-256 of ``pdf`` (the packet rendered from
+    ``draft.data``), unless something the packet shows changed since ``draft`` was read.
+
+    Checked again, in this transaction: the actor's scope, the visit still open and theirs, the
+    procedure's version, and the packet's data rebuilt as of ``draft.at`` equal to what was
+    rendered (the timeline, the verdicts, the audit chain's head, the evidence ...). Otherwise
+    :class:`SignOffOutdated` and nothing is stored.
+    """
+    actor, procedure, fz = _load(uow, draft.actor_id, draft.procedure_id)
+    uow.audits.check_open(procedure.id, actor.id)
+    if procedure.version != draft.procedure_version:
+        raise SignOffOutdated(procedure.id, draft.procedure_version, procedure.version)
+    try:
+        now = signing_packet_data(uow, actor, procedure, fz, draft.at, draft.reason,
+                                  evidence_store=draft.evidence_store)
+    except PacketError as exc:
+        raise _unmakeable(procedure.id, exc) from exc
+    if now != draft.data:
+        raise SignOffOutdated(procedure.id, draft.procedure_version, procedure.version)
     digest = hashlib.sha256(pdf).hexdigest()
-    uow.audits.sign_off(procedure.id, by=actor.id, reason=reason, at=at, packet_sha256=digest)
+    uow.audits.sign_off(procedure.id, by=actor.id, reason=draft.reason, at=draft.at, packet_sha256=digest)
     count = len(uow.audits.verdicts(procedure.id))
-    return Result(f"Begehung im Verfahren {procedure.id} abgezeichnet ({count} Bewertung(en)); "
-                  f"Begehung, Bewertungen und Auditpaket sind jetzt eingefroren; SHA-256 des Auditpakets: {digest}",
-                  procedure=procedure, count=count, document=pdf)
+    return Result("procedure.signed_off", {"sha256": digest}, procedure=procedure, count=count, document=pdf)
+
+
+def sign_off(app: Application, actor_id: str, procedure_id: str, reason: str, *,
+             evidence_store: EvidenceStore | None = None, pool: RenderPool | None = None) -> Result:
+    """The visit's auditor signs the visit, its verdicts and the audit packet off; from now on they are frozen.
+
+    One call for every entrypoint (command line, web), in three steps so that no transaction is
+    open while the packet renders (seconds; on SQLite a write transaction locks the whole
+    database): :func:`prepare_sign_off` reads and checks in one unit of work, the packet is
+    rendered in a worker process (``pool``, else :func:`~certflow.packet.workers.shared_pool`),
+    then :func:`record_sign_off` stores the sign-off and the packet's SHA-256 in a second, short
+    unit of work if nothing the packet shows changed meanwhile. ``Result.document`` holds the
+    packet's bytes. The templates are the deployment's (``app.settings.templates``), as for every
+    later render; ``evidence_store`` defaults to ``app.evidence_store()``.
+
+    Failures leave as :class:`~.runner.UseCaseError`: refused (no visit, signed off already, not
+    the visit's auditor, a packet that cannot be made) or a conflict (changed meanwhile: sign off again).
+    """
+    store = evidence_store if evidence_store is not None else app.evidence_store()
+    draft = app.run(lambda uow: prepare_sign_off(uow, actor_id, procedure_id, reason, evidence_store=store))
+    try:
+        pdf, _pages = (pool or shared_pool()).pdf("packet", draft.data, app.settings.templates)
+    except PacketError as exc:
+        raise classify(_unmakeable(draft.procedure_id, exc)) from None
+    return app.run(lambda uow: record_sign_off(uow, draft, pdf))
 
 
 # --- decision and withdrawal ----------------------------------------------------------------------------------------
@@ -350,13 +414,10 @@ def decide(uow: UnitOfWork, actor_id: str, procedure_id: str, outcome: Outcome |
     change = _fire(uow, procedure, event, actor, reason, **context)
     uow.decisions.add(decision_from(change))
     if event == "reject":
-        return Result(change_text(change), changes=(change,), procedure=procedure)
+        return Result("procedure.decided", changes=(change,), procedure=procedure)
     cert, renewed = issue_for_decision(uow, actor, fz, procedure, change)
-    message = (f"{change_text(change)}; Gütesiegel {cert.number} ausgestellt am {format_date_de(cert.issued)}, "
-               f"gültig bis {format_date_de(cert.valid_until)}")
-    if renewed:
-        message += f"; die vorige Urkunde ({renewed[-1].subject_id}) ist erneuert"
-    return Result(message, changes=(change, *renewed), procedure=procedure, certificate=cert)
+    return Result("procedure.decided", {"renewed": renewed[-1].subject_id if renewed else None},
+                  changes=(change, *renewed), procedure=procedure, certificate=cert)
 
 
 def withdraw(uow: UnitOfWork, actor_id: str, procedure_id: str, reason: str) -> Result:
@@ -365,11 +426,11 @@ def withdraw(uow: UnitOfWork, actor_id: str, procedure_id: str, reason: str) -> 
     was = procedure.state
     change = _fire(uow, procedure, "withdraw", actor, reason, familienzentrum=fz)
     warnings: list[str] = []
-    message = change_text(change)
+    freed = None
     if was is ProcedureState.NOMINATED and procedure.kind is ProcedureKind.ERST:
         freed = uow.contingents.release_place(fz.jugendamt_id, procedure.kgj, actor_id=actor.id, reason=reason)
-        message += f"; der Platz im Kontingent {procedure.kgj} ist wieder frei ({freed.describe()})"
     if procedure.kind is ProcedureKind.RE:
         warnings.append(f"Das Gütesiegel von {fz.name} wird nicht erneuert und läuft zum Ende seiner Gültigkeit ab")
-    return Result(message, warnings=tuple(warnings), changes=(change,), procedure=procedure)
+    return Result("procedure.withdrawn", warnings=tuple(warnings), changes=(change,), procedure=procedure,
+                  contingent=freed)
 

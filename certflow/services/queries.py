@@ -5,6 +5,9 @@ All are filtered by the read scopes of :mod:`certflow.lifecycle.access`: a
 Kita lead sees their own Familienzentrum, a coordinator those of their
 Jugendamt, an auditor the procedures assigned to them (and only those
 procedures of the Familienzentrum); certifier and admin see everything.
+The repositories filter in SQL (:mod:`certflow.db.repositories.scope`), so each
+read takes a fixed number of queries however many Familienzentren there are, and
+the lists can be read a page at a time (``limit``/``offset``, default: all).
 """
 
 from __future__ import annotations
@@ -15,9 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..calendar import KindergartenYear
 from ..catalogue.model import Form, ProcedureKind
-from ..db.audit_log import AuditEntry
 from ..errors import InputError, Problem
-from ..lifecycle.access import may_see_familienzentrum, may_see_procedure
 from ..lifecycle.certificate_machine import CERTIFICATE_MACHINE
 from ..lifecycle.deadlines import Deadline, deadlines, next_deadline
 from ..lifecycle.entities import (
@@ -29,6 +30,7 @@ from .actors import resolve
 from .common import LIVE_CERTIFICATE, live_certificate, require_visible, today
 
 if TYPE_CHECKING:
+    from ..db.repositories.audit_trail import AuditEntry
     from ..db.unit_of_work import UnitOfWork
 
 __all__ = ["HistoryRow", "OverviewRow", "history", "overview", "packet_procedures", "seal_numbers"]
@@ -70,40 +72,57 @@ def _seal(certificates: list[Certificate]) -> Certificate | None:
     return live_certificate(certificates) or (max(certificates, key=lambda c: c.issued) if certificates else None)
 
 
-def overview(uow: UnitOfWork, actor_id: str, on: date | None = None) -> list[OverviewRow]:
-    """Every Familienzentrum the actor may see: its current procedure and state, the next deadline
-    (as of ``on``, default: today) and its seal."""
+def _check_page(limit: int | None, offset: int) -> None:
+    problems = []
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        problems.append(Problem("limit", None, (), f"eine ganze Zahl ab 0 erwartet, nicht {limit!r}"))
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        problems.append(Problem("offset", None, (), f"eine ganze Zahl ab 0 erwartet, nicht {offset!r}"))
+    if problems:
+        raise InputError(problems)
+
+
+def overview(uow: UnitOfWork, actor_id: str, on: date | None = None, *, limit: int | None = None,
+             offset: int = 0) -> list[OverviewRow]:
+    """Every Familienzentrum the actor may see, ordered by id: its current procedure and state, the next
+    deadline (as of ``on``, default: today) and its seal. ``limit``/``offset`` give one page (default: all).
+
+    A fixed number of queries, whatever the number of Familienzentren: the scope is filtered in SQL.
+    """
+    _check_page(limit, offset)
     actor = resolve(uow, actor_id)
     day = on or today(uow)
-    jugendaemter = {j.id: j.name for j in uow.jugendaemter.all()}
+    familienzentren = uow.familienzentren.visible_to(actor, limit=limit, offset=offset)
+    if not familienzentren:
+        return []
+    fz_ids = [fz.id for fz in familienzentren]
     procedures: dict[str, list[Procedure]] = {}
-    for p in uow.procedures.all():
+    for p in uow.procedures.visible_to(actor, familienzentrum_ids=fz_ids):
         procedures.setdefault(p.familienzentrum_id, []).append(p)
     certificates: dict[str, list[Certificate]] = {}
-    for c in uow.certificates.all():
+    for c in uow.certificates.of_familienzentren(fz_ids):
         certificates.setdefault(c.familienzentrum_id, []).append(c)
-    since = uow.procedures.state_since()
+    current = {fz_id: _current(own) for fz_id, own in procedures.items()}
+    since = uow.audit_log.state_since([p.id for p in current.values() if p is not None])
+    jugendaemter = {j.id: j.name for j in uow.jugendaemter.many({fz.jugendamt_id for fz in familienzentren})}
     rows = []
-    for fz in uow.familienzentren.all():
-        own = procedures.get(fz.id, [])
-        if not may_see_familienzentrum(actor, fz, own):
-            continue
-        visible = [p for p in own if may_see_procedure(actor, p, fz)]
-        current = _current(visible)
+    for fz in familienzentren:
+        procedure = current.get(fz.id)
         certs = certificates.get(fz.id, [])
         seal = _seal(certs)
         pending = []
-        if current is not None:
-            entered = since.get(current.id)
-            pending.append((current, local_date(entered) if entered else None, current.planned_audit_date))
+        if procedure is not None:
+            entered = since.get(procedure.id)
+            pending.append((procedure, local_date(entered) if entered else None, procedure.planned_audit_date))
         live = [c for c in certs if CertificateState(c.state) in LIVE_CERTIFICATE]
         due = next_deadline(deadlines(pending, live), day)
+        state = ProcedureState(procedure.state) if procedure else None
         rows.append(OverviewRow(
             familienzentrum_id=fz.id, name=fz.name, jugendamt=jugendaemter.get(fz.jugendamt_id, fz.jugendamt_id),
             form=fz.form, members=len(fz.member_kita_ids),
-            procedure_id=current.id if current else None, procedure_kind=current.kind if current else None,
-            kgj=current.kgj if current else None, state=ProcedureState(current.state) if current else None,
-            state_label=PROCEDURE_MACHINE.state_label(ProcedureState(current.state).value) if current else "–",
+            procedure_id=procedure.id if procedure else None, procedure_kind=procedure.kind if procedure else None,
+            kgj=procedure.kgj if procedure else None, state=state,
+            state_label=PROCEDURE_MACHINE.state_label(state.value) if state else "–",
             next_deadline=due, certificate_number=seal.number if seal else None,
             certificate_state=CertificateState(seal.state) if seal else None,
             seal_issued=seal.issued if seal else None, seal_valid_until=seal.valid_until if seal else None,
@@ -184,10 +203,11 @@ def history(uow: UnitOfWork, actor_id: str, procedure_id: str) -> list[HistoryRo
     procedure = uow.procedures.get(procedure_id)
     fz = uow.familienzentren.get(procedure.familienzentrum_id)
     require_visible(actor, fz, procedure)
-    users: dict[str, User] = {u.id: u for u in uow.users.all()}
+    entries = uow.audit_log.procedure_history(procedure.id)
+    users = {u.id: u for u in uow.users.many({entry.actor_id for entry in entries})}
     rows = []
     frozen: str | None = None  # "Revision 2, nicht erfüllt": told with the submit that follows it
-    for entry in uow.procedures.history(procedure.id):
+    for entry in entries:
         if entry.action in _SAME_AS_STATE_CHANGE:
             continue
         what = _what(entry)
@@ -221,32 +241,33 @@ def packet_procedures(uow: UnitOfWork, actor_id: str, jugendamt_id: str, *, deci
     An unknown Jugendamt is bad input (:class:`~certflow.errors.InputError`). Scope: certifier and
     admin get all; a coordinator only the procedures of their own Jugendamt and a Kita lead only those
     of their own Familienzentrum (asking for another Jugendamt is refused); an auditor only the
-    procedures assigned to them (possibly none).
+    procedures assigned to them (possibly none). A fixed number of queries, whatever the number of
+    procedures (the submission is tested with EXISTS, no revision is loaded).
     """
     actor = resolve(uow, actor_id)
     if uow.jugendaemter.find(jugendamt_id) is None:
         raise InputError([Problem(jugendamt_id, None, (), "ein Jugendamt mit dieser Kennung gibt es nicht")])
-    familienzentren = {fz.id: fz for fz in uow.familienzentren.all(jugendamt_id)}
-    if (actor.role is Role.COORDINATOR and actor.jugendamt_id != jugendamt_id
-            or actor.role is Role.KITA_LEAD and actor.familienzentrum_id not in familienzentren):
+    if _other_jugendamt(uow, actor, jugendamt_id):
         raise Refused(f"Kein Zugriff: {actor.name} ({actor.role.label}) darf die Verfahren des Jugendamts "
                       f"{jugendamt_id} nicht sehen")
-    return [p.id for p in uow.procedures.all()
-            if p.familienzentrum_id in familienzentren
-            and (not decided or ProcedureState(p.state) in _DECIDED)
-            and may_see_procedure(actor, p, familienzentren[p.familienzentrum_id])
-            and uow.submissions.latest_submitted(p.id) is not None]
+    procedures = uow.procedures.visible_to(actor, jugendamt_id=jugendamt_id, states=_DECIDED if decided else (),
+                                           submitted=True)
+    return [p.id for p in procedures]
 
 
-def seal_numbers(uow: UnitOfWork, actor_id: str) -> list[str]:
+def _other_jugendamt(uow: UnitOfWork, actor: User, jugendamt_id: str) -> bool:
+    """Whether a coordinator or Kita lead asks for a Jugendamt not their own."""
+    if actor.role is Role.COORDINATOR:
+        return actor.jugendamt_id != jugendamt_id
+    if actor.role is Role.KITA_LEAD:
+        return uow.familienzentren.jugendamt_of(actor.familienzentrum_id) != jugendamt_id
+    return False
+
+
+def seal_numbers(uow: UnitOfWork, actor_id: str, *, limit: int | None = None, offset: int = 0) -> list[str]:
     """The number of every seal (each has an Urkunde, see
-    :func:`~certflow.services.documents.certificate_data`) whose Familienzentrum the actor may see, sorted."""
+    :func:`~certflow.services.documents.certificate_data`) whose Familienzentrum the actor may see,
+    each once, sorted; ``limit``/``offset`` give one page (default: all). A fixed number of queries."""
+    _check_page(limit, offset)
     actor = resolve(uow, actor_id)
-    procedures: dict[str, list[Procedure]] = {}
-    for p in uow.procedures.all():
-        procedures.setdefault(p.familienzentrum_id, []).append(p)
-    familienzentren = {fz.id: fz for fz in uow.familienzentren.all()}
-    return sorted({c.number for c in uow.certificates.all()
-                   if c.familienzentrum_id in familienzentren
-                   and may_see_familienzentrum(actor, familienzentren[c.familienzentrum_id],
-                                               procedures.get(c.familienzentrum_id, []))})
+    return uow.certificates.numbers_visible_to(actor, limit=limit, offset=offset)

@@ -53,7 +53,7 @@ def _add_party(uow: UnitOfWork, actor_id: str, repository, entity, label: str, r
     if repository.find(entity.id) is not None:
         raise Refused(f"{label} {entity.id} gibt es schon")
     repository.add(entity, actor_id=actor.id, reason=reason)
-    return Result(f"{label} {entity.name} ({entity.id}) angelegt")
+    return Result("record.created", {"label": label, "name": entity.name, "id": entity.id})
 
 
 def add_jugendamt(uow: UnitOfWork, actor_id: str, jugendamt: Jugendamt, reason: str) -> Result:
@@ -83,7 +83,7 @@ def add_user(uow: UnitOfWork, actor_id: str, user: User, reason: str) -> Result:
     if user.traeger_id is not None:
         uow.traeger.get(user.traeger_id)
     uow.users.add(user, actor_id=actor_id, reason=reason)
-    return Result(f"Benutzer {user.name} ({user.id}, {user.role.label}) angelegt")
+    return Result("user.created", {"name": user.name, "id": user.id, "role": user.role.label})
 
 
 def _row_lines(text: str) -> list[int]:
@@ -128,7 +128,7 @@ def import_kitas(uow: UnitOfWork, actor_id: str, source: str | Path, reason: str
         raise KitaCsvError(problems)
     for kita in kitas:
         uow.kitas.add(kita, actor_id=actor.id, reason=reason)
-    return Result(f"{len(kitas)} Kita(s) aus {name} eingelesen", count=len(kitas))
+    return Result("kitas.imported", {"source": name}, count=len(kitas))
 
 
 def create_familienzentrum(uow: UnitOfWork, actor_id: str, familienzentrum_id: str, name: str,
@@ -156,8 +156,8 @@ def create_familienzentrum(uow: UnitOfWork, actor_id: str, familienzentrum_id: s
             raise Refused(f"{kita.name} gehört schon zum Familienzentrum {elsewhere}")
     refuse_if(composition_refusal(fz, kitas))
     uow.familienzentren.add(fz, actor_id=actor.id, reason=reason)
-    what = "Einzeleinrichtung" if form is Form.EINZEL else f"Verbund mit {len(kitas)} Einrichtungen"
-    return Result(f"Familienzentrum {name} ({familienzentrum_id}) angelegt: {what}", familienzentrum=fz)
+    return Result("familienzentrum.created", {"name": name, "id": familienzentrum_id, "form": form.value,
+                                              "members": len(kitas)}, familienzentrum=fz)
 
 
 def list_users(uow: UnitOfWork, actor_id: str) -> list[User]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import Session
 
 from ..errors import ConflictError, NotFoundError
@@ -43,6 +43,18 @@ class Repository:
 
     def _all(self, statement: Select) -> list[Any]:
         return list(self._session.execute(statement.execution_options(populate_existing=True)).scalars())
+
+    @staticmethod
+    def _page(statement: Select, limit: int | None, offset: int) -> Select:
+        """One page of an ordered ``statement``: ``limit`` rows (``None``: all) after the first ``offset``."""
+        if offset:
+            statement = statement.offset(offset)
+        return statement if limit is None else statement.limit(limit)
+
+    def _byte_order(self, column: Any) -> ColumnElement[Any]:
+        """``column`` to order by as Python sorts strings (by code point) on every database: PostgreSQL
+        would otherwise use the database's collation (``de_DE``: hyphens ignored, case folded)."""
+        return column.collate("C") if self._session.get_bind().dialect.name == "postgresql" else column
 
     def _require(self, row: Any, subject_id: str) -> Any:
         if row is None:

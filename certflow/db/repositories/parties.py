@@ -8,16 +8,18 @@ domain's ``member_kita_ids`` are the current members in joining order.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from ...lifecycle.entities import Familienzentrum, Jugendamt, Kita, Traeger, User
 from ...lifecycle.machinery import local_date
 from ..tables import AppUserRow, FamilienzentrumMemberRow, FamilienzentrumRow, JugendamtRow, KitaRow, TraegerRow
 from ..versioning import diff, update_versioned
 from .base import Repository
+from .scope import familienzentrum_visible
 
 __all__ = ["FamilienzentrumRepository", "JugendamtRepository", "KitaRepository", "TraegerRepository",
            "UserRepository"]
@@ -43,8 +45,17 @@ class _Simple(Repository):
 
     def all(self) -> list[Any]:
         """Every entity, ordered by id."""
-        rows = self._all(select(self.row_cls).order_by(self.row_cls.id))
-        return [self.entity_cls(**{n: getattr(row, n) for n in self.entity_cls.__slots__}) for row in rows]
+        return self._entities(select(self.row_cls).order_by(self.row_cls.id))
+
+    def many(self, ids: Collection[str]) -> list[Any]:
+        """The entities with these ids (unknown ids are left out), ordered by id; one query."""
+        if not ids:
+            return []
+        return self._entities(select(self.row_cls).where(self.row_cls.id.in_(list(ids))).order_by(self.row_cls.id))
+
+    def _entities(self, statement: Select) -> list[Any]:
+        return [self.entity_cls(**{n: getattr(row, n) for n in self.entity_cls.__slots__})
+                for row in self._all(statement)]
 
 
 def _values(entity: Any) -> dict[str, Any]:
@@ -153,11 +164,32 @@ class FamilienzentrumRepository(Repository):
         statement = select(FamilienzentrumRow).order_by(FamilienzentrumRow.id)
         if jugendamt_id is not None:
             statement = statement.where(FamilienzentrumRow.jugendamt_id == jugendamt_id)
+        return self._with_members(statement)
+
+    def visible_to(self, user: User, *, limit: int | None = None, offset: int = 0) -> list[Familienzentrum]:
+        """The Familienzentren ``user`` may see (:mod:`certflow.lifecycle.access`, filtered in SQL) with their
+        current members, ordered by id; a page of ``limit`` after ``offset`` (default: all). Two queries."""
+        statement = select(FamilienzentrumRow).where(familienzentrum_visible(user)).order_by(FamilienzentrumRow.id)
+        return self._with_members(self._page(statement, limit, offset))
+
+    def jugendamt_of(self, fz_id: str | None) -> str | None:
+        """The id of the Familienzentrum's Jugendamt (``None``: no such Familienzentrum)."""
+        if fz_id is None:
+            return None
+        return self._session.execute(select(FamilienzentrumRow.jugendamt_id)
+                                     .where(FamilienzentrumRow.id == fz_id)).scalar_one_or_none()
+
+    def _with_members(self, statement: Select) -> list[Familienzentrum]:
+        """The Familienzentren ``statement`` selects, each with its current members (of those only)."""
         rows = self._all(statement)
+        if not rows:
+            return []
         member = FamilienzentrumMemberRow
         members: dict[str, list[str]] = {}
         for fz_id, kita_id in self._session.execute(
-                select(member.familienzentrum_id, member.kita_id).where(member.left_on.is_(None)).order_by(member.id)):
+                select(member.familienzentrum_id, member.kita_id)
+                .where(member.left_on.is_(None), member.familienzentrum_id.in_([row.id for row in rows]))
+                .order_by(member.id)):
             members.setdefault(fz_id, []).append(kita_id)
         out = []
         for row in rows:

@@ -9,20 +9,24 @@ changed as payload. A procedure's version is the domain's ``Procedure.version``
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime
+from collections.abc import Collection
+from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from ...calendar import KindergartenYear
 from ...lifecycle.contingents import Contingent
-from ...lifecycle.entities import Certificate, CertificateState, Decision, Procedure, ProcedureState
+from ...lifecycle.entities import Certificate, CertificateState, Decision, Procedure, ProcedureState, User
 from ...lifecycle.machinery import StateChange
+from .. import audit_log
 from ..audit_log import AuditEntry
-from ..tables import AuditLogRow, CertificateRow, ContingentRow, DecisionRow, ProcedureRow
+from ..tables import (
+    AssessmentRevisionRow, CertificateRow, ContingentRow, DecisionRow, FamilienzentrumRow, ProcedureRow,
+)
 from ..versioning import diff, update_versioned
 from .base import Repository
+from .scope import familienzentrum_visible, procedure_visible
 
 __all__ = ["CertificateRepository", "DecisionRepository", "ProcedureRepository"]
 
@@ -69,6 +73,28 @@ class ProcedureRepository(Repository):
             statement = statement.where(ProcedureRow.state == ProcedureState(state))
         return self._many(statement)
 
+    def visible_to(self, user: User, *, familienzentrum_ids: Collection[str] | None = None,
+                   jugendamt_id: str | None = None, states: Collection[ProcedureState] = (),
+                   submitted: bool = False) -> list[Procedure]:
+        """The procedures ``user`` may see (:mod:`certflow.lifecycle.access`, filtered in SQL), ordered by
+        Kindergartenjahr and id; only those of ``familienzentrum_ids`` or of the Familienzentren of
+        ``jugendamt_id``, in ``states``, or (``submitted``) with a submitted self-assessment (an EXISTS:
+        no revision is loaded). One query."""
+        p = ProcedureRow
+        statement = select(p).where(procedure_visible(user))
+        if familienzentrum_ids is not None:
+            statement = statement.where(p.familienzentrum_id.in_(list(familienzentrum_ids)))
+        if jugendamt_id is not None:
+            statement = statement.where(p.familienzentrum_id.in_(
+                select(FamilienzentrumRow.id).where(FamilienzentrumRow.jugendamt_id == jugendamt_id)))
+        if states:
+            statement = statement.where(p.state.in_([ProcedureState(s) for s in states]))
+        if submitted:
+            revision = AssessmentRevisionRow
+            statement = statement.where(select(revision.id).where(
+                revision.procedure_id == p.id, revision.submitted.is_(True)).exists())
+        return self._many(statement)
+
     def _many(self, statement) -> list[Procedure]:
         rows = self._all(statement.order_by(ProcedureRow.kgj, ProcedureRow.id))
         for row in rows:
@@ -83,36 +109,8 @@ class ProcedureRepository(Repository):
         return f"{prefix}{max(numbers, default=0) + 1:0{width}d}"
 
     def history(self, procedure_id: str) -> list[AuditEntry]:
-        """The audit trail of one procedure: its state changes and edits, its self-assessment
-        revisions (``P#n``), its visit, verdicts (``P/criterion``) and decision, in order."""
-        log = AuditLogRow.__table__.c
-        return self._entries(or_(
-            (log.subject_kind.in_(("procedure", "audit_visit", "decision"))) & (log.subject_id == procedure_id),
-            (log.subject_kind == "assessment_revision") & log.subject_id.startswith(f"{procedure_id}#",
-                                                                                   autoescape=True),
-            (log.subject_kind == "audit_verdict") & log.subject_id.startswith(f"{procedure_id}/", autoescape=True),
-        ))
-
-    def _entries(self, condition: Any) -> list[AuditEntry]:
-        table = AuditLogRow.__table__
-        rows = self._session.execute(select(table).where(condition).order_by(table.c.seq))
-        return [AuditEntry(at=r.at, actor_id=r.actor_id, action=r.action, subject_kind=r.subject_kind,
-                           subject_id=r.subject_id, reason=r.reason, payload=json.loads(r.payload),
-                           from_state=r.from_state, to_state=r.to_state, seq=r.seq, prev_hash=r.prev_hash,
-                           hash=r.hash) for r in rows]
-
-    def state_since(self) -> dict[str, datetime]:
-        """When each procedure entered its current state: the time of its last state change (or creation)."""
-        log = AuditLogRow.__table__.c
-        moved = or_(log.from_state.is_(None), log.from_state != log.to_state)
-        query = (select(log.subject_id, func.max(log.seq)).where(
-            log.subject_kind == "procedure", log.to_state.is_not(None), moved).group_by(log.subject_id))
-        last = dict(self._session.execute(query).all())
-        if not last:
-            return {}
-        times = self._session.execute(select(log.seq, log.at).where(log.seq.in_(last.values())))
-        at_seq = dict(times.all())
-        return {subject: at_seq[seq] for subject, seq in last.items()}
+        """The audit trail of one procedure (the same as ``uow.audit_log.procedure_history``)."""
+        return audit_log.procedure_history(self._session, procedure_id)
 
     def save(self, procedure: Procedure, change: StateChange | None = None, *, actor_id: str | None = None,
              reason: str | None = None, expected_version: int | None = None) -> int:
@@ -174,6 +172,21 @@ class CertificateRepository(Repository):
 
     def of_familienzentrum(self, fz_id: str) -> list[Certificate]:
         return self._many(select(CertificateRow).where(CertificateRow.familienzentrum_id == fz_id))
+
+    def of_familienzentren(self, fz_ids: Collection[str]) -> list[Certificate]:
+        """The seal terms of these Familienzentren, oldest first; one query."""
+        if not fz_ids:
+            return []
+        return self._many(select(CertificateRow).where(CertificateRow.familienzentrum_id.in_(list(fz_ids))))
+
+    def numbers_visible_to(self, user: User, *, limit: int | None = None, offset: int = 0) -> list[str]:
+        """The Zertifizierungsnummern of the seals whose Familienzentrum ``user`` may see
+        (:mod:`certflow.lifecycle.access`, filtered in SQL), each once, sorted by code point; a page of
+        ``limit`` after ``offset`` (default: all). One query."""
+        number = CertificateRow.number
+        statement = (select(number).join(FamilienzentrumRow, FamilienzentrumRow.id == CertificateRow.familienzentrum_id)
+                     .where(familienzentrum_visible(user)).group_by(number).order_by(self._byte_order(number)))
+        return list(self._session.execute(self._page(statement, limit, offset)).scalars())
 
     def all(self, *states: CertificateState) -> list[Certificate]:
         """Every seal term (or those in one of ``states``), oldest first."""

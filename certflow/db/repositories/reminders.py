@@ -1,7 +1,9 @@
-"""Data access of reminders, the mail outbox, the in-app inbox and the contact choices.
+"""Data access of reminders, the mail outbox, the in-app inbox, the contact choices and the planner's input.
 
-These repositories work on a plain :class:`~sqlalchemy.orm.Session` (the scan runs its
-own short transactions; nothing here writes the domain's audited aggregates). Bulk
+These repositories work on a plain :class:`~sqlalchemy.orm.Session`: the unit of work's
+(``uow.reminders``, ``uow.outbox``, ``uow.inbox``, ``uow.contacts``, for the services), or
+one of the scan's own short transactions. Nothing here writes the domain's audited
+aggregates; a service that changes something here records it through the unit of work. Bulk
 statements throughout: the scan reads and writes tens of thousands of reminder rows,
 never one query per row on the planning path.
 
@@ -12,16 +14,32 @@ a conditional ``UPDATE`` whose row count tells who won (see docs/reminders.md).
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ...calendar import KindergartenYear
+from ...catalogue.checks import applies
+from ...catalogue.loader import load_catalogue
+from ...catalogue.model import EvidenceRule, Form, ProcedureKind, Variant
+from ...lifecycle.contingents import Contingent
+from ...lifecycle.entities import PROCEDURE_FINAL_STATES, Certificate, Familienzentrum, Jugendamt, Procedure, Role, User
+from ...lifecycle.machinery import local_date
+from ...reminders import EvidenceInfo, PlanningInput, ProcedureInfo
 from ...reminders.model import Reminder
+from ...resources import shipped_catalogues
+from ..tables import (
+    AppUserRow, AssessmentRevisionRow, AuditLogRow, CertificateRow, ContingentRow, FamilienzentrumMemberRow,
+    FamilienzentrumRow, JugendamtRow, ProcedureRow,
+)
 from ..tables.reminders import (
     DeliveryMode, DeliveryStatus, InboxKind, InboxMessageRow, OutboxItemRow, ReminderRow, ReminderStatus,
     UserContactRow,
@@ -29,7 +47,7 @@ from ..tables.reminders import (
 
 __all__ = [
     "CHUNK", "Contact", "ContactRepository", "InboxRepository", "OutboxRepository", "ReminderRepository",
-    "StoredReminder", "chunked", "insert_ignoring_conflicts",
+    "StoredReminder", "calendar_years", "chunked", "insert_ignoring_conflicts", "load_planning_input",
 ]
 
 R = ReminderRow.__table__
@@ -136,6 +154,16 @@ class ReminderRepository:
         query = select(R.c.status, func.count()).group_by(R.c.status)
         return {status: n for status, n in self.session.execute(query)}
 
+    def planning_input(self, today: date, *, familienzentrum_id: str | None = None, jugendamt_id: str | None = None,
+                       evidence: bool = True) -> PlanningInput:
+        """What the planner reads as of ``today``, for all of NRW or one Familienzentrum / Jugendamt."""
+        return load_planning_input(self.session, today, familienzentrum_id=familienzentrum_id,
+                                   jugendamt_id=jugendamt_id, evidence=evidence)
+
+    def last_change(self) -> datetime | None:
+        """When the latest audit entry was written (a feed's ``DTSTAMP``: it changes when the data do)."""
+        return self.session.execute(select(func.max(AuditLogRow.__table__.c.at))).scalar()
+
 
 # -- inbox ------------------------------------------------------------------------------------------------
 
@@ -157,12 +185,21 @@ class InboxRepository:
             query = query.limit(limit)
         return list(self.session.execute(query))
 
-    def mark_read(self, ids: Sequence[int], now: datetime) -> int:
+    def mark_read(self, ids: Sequence[int], now: datetime, *, user_id: str) -> int:
+        """Mark ``user_id``'s unread messages among ``ids`` as read (others' messages are left alone)."""
         if not ids:
             return 0
-        result = self.session.execute(update(I).where(I.c.id.in_(list(ids)), I.c.read_at.is_(None))
-                                      .values(read_at=now))
+        result = self.session.execute(update(I).where(I.c.id.in_(list(ids)), I.c.user_id == user_id,
+                                                      I.c.read_at.is_(None)).values(read_at=now))
         return result.rowcount
+
+    def owned(self, ids: Iterable[int], user_id: str) -> set[int]:
+        """Which of ``ids`` are messages of ``user_id``."""
+        found: set[int] = set()
+        for batch in chunked(sorted(set(ids))):
+            found |= set(self.session.execute(select(I.c.id).where(I.c.id.in_(batch), I.c.user_id == user_id))
+                         .scalars())
+        return found
 
     def awaiting_mail(self) -> list[Any]:
         """Reminder messages not yet assigned to a mail, of people with an e-mail address."""
@@ -181,6 +218,13 @@ class InboxRepository:
                 I.c.user_id == user_id, I.c.reminder_key.in_(batch), I.c.delivery_key.is_(None),
             ).values(delivery_key=delivery_key)).rowcount
         return total
+
+    def prepared(self, user_id: str, delivery_key: str) -> Any | None:
+        """The prepared message (subject, body) that the outbox item ``delivery_key`` carries to ``user_id``:
+        a mail the application wrote itself (a one-time login link), not one planned from a reminder."""
+        query = (select(I.c.subject, I.c.body).where(I.c.user_id == user_id, I.c.delivery_key == delivery_key)
+                 .order_by(I.c.id).limit(1))
+        return self.session.execute(query).first()
 
     def for_reminders(self, keys: Iterable[str]) -> list[Any]:
         """Messages of ``keys`` with the status of the mail that carries them (for ``reminders plan``)."""
@@ -344,3 +388,177 @@ class ContactRepository:
     def all(self) -> dict[str, Contact]:
         return {row.user_id: Contact(row.user_id, row.email, DeliveryMode(row.preference))
                 for row in self.session.execute(select(C))}
+
+
+# -- the planner's input ----------------------------------------------------------------------------------
+#
+# What :func:`certflow.reminders.plan_reminders` reads, in one pass and a handful of bulk queries, no
+# query per row: Jugendämter, Familienzentren and their current members, users, certificate terms,
+# procedures, the procedures' state-change days from the audit trail (one GROUP BY), the days of their
+# latest self-assessment revisions (one GROUP BY), the latest revision of every running procedure (for
+# the evidence with a maximum age) and the contingents of the current and the next Kindergartenjahr.
+# Optionally limited to one Familienzentrum or one Jugendamt. The dates per procedure are described in
+# :mod:`certflow.scheduler.snapshot`.
+
+_J = JugendamtRow.__table__
+_F = FamilienzentrumRow.__table__
+_M = FamilienzentrumMemberRow.__table__
+_U = AppUserRow.__table__
+_C = CertificateRow.__table__
+_P = ProcedureRow.__table__
+_A = AuditLogRow.__table__
+_REV = AssessmentRevisionRow.__table__
+_K = ContingentRow.__table__
+
+_PROCEDURE_FIELDS = tuple(name for name in Procedure.__slots__ if name not in ("kgj", "version"))
+_FINAL = tuple(state.value for state in PROCEDURE_FINAL_STATES)
+
+
+def calendar_years(today: date) -> tuple[KindergartenYear, KindergartenYear]:
+    """The Kindergartenjahre of the coordinators' calendar: the current and the next one."""
+    current = KindergartenYear.of(today)
+    return current, current.next()
+
+
+def _procedure(row) -> Procedure:
+    return Procedure(**{name: getattr(row, name) for name in _PROCEDURE_FIELDS}, kgj=KindergartenYear(row.kgj),
+                     version=row.version)
+
+
+@lru_cache(maxsize=None)
+def _shipped() -> dict[str, object]:
+    return {cat.key: cat for cat in (load_catalogue(path) for path in shipped_catalogues())}
+
+
+@lru_cache(maxsize=None)
+def _aged_rules(catalogue_key: str) -> dict[str, tuple[EvidenceRule, ...]]:
+    """item id -> its evidence rules with a maximum age, for a shipped catalogue (empty if unknown)."""
+    cat = _shipped().get(catalogue_key)
+    if cat is None:
+        return {}
+    out: dict[str, tuple[EvidenceRule, ...]] = {}
+    for _, _, criterion in cat.all_criteria():
+        for item in criterion.all_items():
+            aged = tuple(rule for rule in item.evidence
+                         if any(option.max_age_years is not None for option in rule.options()))
+            if aged:
+                out[item.id] = aged
+    return out
+
+
+def _evidence_of(procedure: Procedure, form: Form, canonical_json: str) -> list[EvidenceInfo]:
+    rules = _aged_rules(procedure.catalogue_key)
+    if not rules:
+        return []
+    try:
+        records = json.loads(canonical_json).get("evidence") or []
+    except (ValueError, AttributeError):
+        return []
+    variant = Variant(ProcedureKind(procedure.kind), Form(form))
+    out: list[EvidenceInfo] = []
+    for ev in records:
+        try:
+            kind, title, day = ev["kind"], ev["title"], date.fromisoformat(ev["date"])
+            items = ev.get("items") or ()
+        except (KeyError, TypeError, ValueError):
+            continue
+        ages = [option.max_age_years for item in items for rule in rules.get(item, ())
+                if applies(rule.applies_to, variant)
+                for option in rule.options() if option.kind == kind and option.max_age_years is not None]
+        if ages:
+            out.append(EvidenceInfo(procedure.id, procedure.familienzentrum_id, title, day, min(ages),
+                                    procedure.period_end, kind=kind, sha256=ev.get("sha256")))
+    return out
+
+
+def load_planning_input(session: Session, today: date, *, familienzentrum_id: str | None = None,
+                        jugendamt_id: str | None = None, evidence: bool = True) -> PlanningInput:
+    """Everything the planner reads, for all of NRW or for one Familienzentrum / one Jugendamt."""
+    fz_query = select(_F)
+    if familienzentrum_id is not None:
+        fz_query = fz_query.where(_F.c.id == familienzentrum_id)
+    if jugendamt_id is not None:
+        fz_query = fz_query.where(_F.c.jugendamt_id == jugendamt_id)
+    fz_rows = list(session.execute(fz_query.order_by(_F.c.id)))
+    scoped = familienzentrum_id is not None or jugendamt_id is not None
+    fz_ids = [row.id for row in fz_rows]
+    ja_ids = {row.jugendamt_id for row in fz_rows} | ({jugendamt_id} if jugendamt_id else set())
+
+    def in_scope(column):
+        return [column.in_(fz_ids)] if scoped else []
+
+    ja_query = select(_J.c.id, _J.c.name)
+    if scoped:
+        ja_query = ja_query.where(_J.c.id.in_(sorted(ja_ids)))
+    jugendaemter = tuple(Jugendamt(row.id, row.name) for row in session.execute(ja_query.order_by(_J.c.id)))
+
+    members: dict[str, list[str]] = defaultdict(list)
+    for fz_id, kita_id in session.execute(select(_M.c.familienzentrum_id, _M.c.kita_id)
+                                          .where(_M.c.left_on.is_(None), *in_scope(_M.c.familienzentrum_id))
+                                          .order_by(_M.c.id)):
+        members[fz_id].append(kita_id)
+    forms: dict[str, Form] = {}
+    familienzentren = []
+    for row in fz_rows:
+        # A Familienzentrum whose members all left still has its seal's dates; the planner does
+        # not read the members, the entity only insists on one.
+        kitas = tuple(members.get(row.id) or (row.zuschussempfaenger_id or row.id,))
+        familienzentren.append(Familienzentrum(row.id, row.name, row.form, kitas, row.zuschussempfaenger_id,
+                                               row.jugendamt_id, row.certificate_number,
+                                               row.radius_exception_reason))
+        forms[row.id] = row.form
+
+    users = tuple(User(row.id, row.name, Role(row.role), row.jugendamt_id, row.familienzentrum_id, row.traeger_id)
+                  for row in session.execute(select(_U).order_by(_U.c.id)))
+
+    certificates = tuple(
+        Certificate(row.number, row.familienzentrum_id, row.issued, row.valid_until, row.state)
+        for row in session.execute(select(_C).where(*in_scope(_C.c.familienzentrum_id)).order_by(_C.c.id)))
+
+    procedures = [_procedure(row) for row in session.execute(
+        select(_P).where(*in_scope(_P.c.familienzentrum_id)).order_by(_P.c.id))]
+    procedure_ids = [p.id for p in procedures]
+
+    state_at = func.max(case((_A.c.to_state.is_not(None), _A.c.at)))
+    audit_query = (select(_A.c.subject_id, state_at.label("state_at"))
+                   .where(_A.c.subject_kind == "procedure").group_by(_A.c.subject_id))
+    revision_query = select(_REV.c.procedure_id, func.max(_REV.c.created_at).label("saved_at")).group_by(
+        _REV.c.procedure_id)
+    if scoped:
+        audit_query = audit_query.where(_A.c.subject_id.in_(procedure_ids))
+        revision_query = revision_query.where(_REV.c.procedure_id.in_(procedure_ids))
+    changed = {pid: at for pid, at in session.execute(audit_query) if at is not None}
+    saved = {pid: at for pid, at in session.execute(revision_query) if at is not None}
+
+    infos = []
+    for p in procedures:
+        since = local_date(changed[p.id]) if p.id in changed else p.period_start
+        activity = local_date(saved[p.id]) if p.id in saved else None
+        infos.append(ProcedureInfo(p, since, activity, getattr(p, "planned_audit_date", None)))
+
+    evidence_infos: list[EvidenceInfo] = []
+    if evidence:
+        by_id = {p.id: p for p in procedures}
+        newer = _REV.alias("newer")
+        latest = (select(func.max(newer.c.revision)).where(newer.c.procedure_id == _REV.c.procedure_id)
+                  .scalar_subquery())
+        query = (select(_REV.c.procedure_id, _REV.c.canonical_json)
+                 .join(_P, _P.c.id == _REV.c.procedure_id)
+                 .where(_P.c.state.not_in(_FINAL), _REV.c.revision == latest, *in_scope(_P.c.familienzentrum_id)))
+        for pid, text in session.execute(query):
+            p = by_id.get(pid)
+            if p is not None and p.familienzentrum_id in forms:
+                evidence_infos += _evidence_of(p, forms[p.familienzentrum_id], text)
+
+    years = calendar_years(today)
+    contingent_query = select(_K).where(_K.c.kgj.in_([kgj.start_year for kgj in years]))
+    if scoped:
+        contingent_query = contingent_query.where(_K.c.jugendamt_id.in_(sorted(ja_ids)))
+    contingents = tuple(
+        Contingent(row.jugendamt_id, KindergartenYear(row.kgj), granted=row.granted, nominated=row.nominated,
+                   returned=row.returned, carried_in=row.carried_in, carried_out=row.carried_out)
+        for row in session.execute(contingent_query))
+
+    return PlanningInput(jugendaemter=jugendaemter, familienzentren=tuple(familienzentren), users=users,
+                         certificates=certificates, procedures=tuple(infos), contingents=contingents,
+                         calendar_years=years, evidence=tuple(evidence_infos))

@@ -1,5 +1,6 @@
 """certflow's SQLModel tables, by aggregate; :data:`metadata` is what Alembic compares against."""
 
+from .accounts import ApiTokenRow, LoginAttemptRow, OneTimeLinkRow, PasswordCredentialRow  # noqa: F401
 from .audit import GENESIS_HASH, AuditHeadRow, AuditLogRow
 from .base import NAMING_CONVENTION, Base, metadata
 from .parties import AppUserRow, FamilienzentrumMemberRow, FamilienzentrumRow, JugendamtRow, KitaRow, TraegerRow

@@ -1,0 +1,91 @@
+"""``certflow serve`` refuses what it cannot serve (exit 2, German), and the account commands of
+``certflow users``: password (prompted), token (printed once), tokens, token-revoke, invite."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from click.testing import CliRunner
+from db_support import clock, db_url, engine, postgres_admin, seed, seeded  # noqa: F401
+
+from certflow import services
+from certflow.cli import cli
+from certflow.db import UnitOfWork, make_engine
+from certflow.services.runner import Application, UseCaseError
+from certflow.settings import Settings
+
+
+def _cli(url, *args, input=None):
+    return CliRunner().invoke(cli, ["--db", url, *args], input=input)
+
+
+def _app(url):
+    return Application(Settings(database_url=url), after_commit=[])
+
+
+def test_serve_refuses_a_database_that_is_not_set_up(tmp_path):
+    result = CliRunner().invoke(cli, ["serve", "--db", str(tmp_path / "leer.sqlite")])
+    assert result.exit_code == 2
+    assert "certflow db upgrade" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_refuses_a_port_in_use(seeded, db_url):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = _cli(db_url, "serve", "--port", str(port))
+    assert result.exit_code == 2 and f"127.0.0.1:{port} ist schon belegt" in result.output
+
+
+def test_users_password_prompts_and_sets_it(seeded, db_url):
+    result = _cli(db_url, "users", "password", "u-lead", "--as", "u-admin",
+                  input="Lindenblüte-Sommerfest-7\nLindenblüte-Sommerfest-7\n")
+    assert result.exit_code == 0, result.output
+    assert "Passwort für u-lead gesetzt." in result.output
+    with _app(db_url) as app:
+        assert app.run(lambda uow: services.verify_login(uow, "u-lead", "Lindenblüte-Sommerfest-7",
+                                                         address="cli")).ok
+    mismatch = _cli(db_url, "users", "password", "u-lead", "--as", "u-admin", input="Eins-Zwei-Drei-4\nanders\n")
+    assert mismatch.exit_code == 2 and "stimmen nicht überein" in mismatch.output
+    weak = _cli(db_url, "users", "password", "u-lead", "--as", "u-admin", input="kurz\nkurz\n")
+    assert weak.exit_code == 2 and "mindestens 10 Zeichen" in weak.output
+    self_wrong = _cli(db_url, "users", "password", "u-lead", "--as", "u-lead",
+                      input="falsch-falsch\nNeu-und-lang-2026\nNeu-und-lang-2026\n")
+    assert self_wrong.exit_code == 3 and "bisherige Passwort stimmt nicht" in self_wrong.output
+
+
+def test_users_token_is_printed_once_and_can_be_revoked(seeded, db_url):
+    made = CliRunner().invoke(cli, ["--db", db_url, "users", "token", "u-coord", "--label", "Laptop",
+                                    "--expires", "2030-12-31", "--as", "u-coord"])
+    assert made.exit_code == 0, made.output
+    token = made.stdout.strip().splitlines()[-1]
+    assert token.startswith("cft_")
+    with _app(db_url) as app:
+        assert app.run(lambda uow: services.authenticate_token(uow, token)).id == "u-coord"
+    listed = _cli(db_url, "users", "tokens", "u-coord", "--as", "u-admin")
+    assert listed.exit_code == 0 and "Laptop" in listed.output and token not in listed.output
+    foreign = _cli(db_url, "users", "token-revoke", "1", "--as", "u-lead")
+    assert foreign.exit_code == 3 and "gibt es nicht" in foreign.output
+    revoked = _cli(db_url, "users", "token-revoke", "1", "--as", "u-coord")
+    assert revoked.exit_code == 0 and "widerrufen" in revoked.output
+    with _app(db_url) as app, pytest.raises(UseCaseError, match="widerrufen"):
+        app.run(lambda uow: services.authenticate_token(uow, token))
+    bad = _cli(db_url, "users", "token", "u-coord", "--label", " ", "--as", "u-coord")
+    assert bad.exit_code == 2 and "Bezeichnung" in bad.output
+
+
+def test_users_invite_needs_an_address_and_queues_the_mail(seeded, db_url):
+    missing = _cli(db_url, "users", "invite", "u-lead", "--as", "u-admin")
+    assert missing.exit_code == 3 and "keine E-Mail-Adresse" in missing.output
+    engine = make_engine(db_url)
+    try:
+        with UnitOfWork(engine) as uow:
+            uow.contacts.set("u-lead", now=uow.now(), email="leitung@example.org")
+    finally:
+        engine.dispose()
+    sent = _cli(db_url, "users", "invite", "u-lead", "--as", "u-admin", "--url", "https://certflow.example")
+    assert sent.exit_code == 0, sent.output
+    assert "leitung@example.org" in sent.output and "Postausgang" in sent.output
