@@ -2,6 +2,7 @@
 
 from .accounts import ApiTokenRow, LoginAttemptRow, OneTimeLinkRow, PasswordCredentialRow  # noqa: F401
 from .audit import GENESIS_HASH, AuditHeadRow, AuditLogRow
+from .dialogue import CriterionCommentRow, QualitaetsprofilFeedbackRow  # noqa: F401
 from .base import NAMING_CONVENTION, Base, metadata
 from .parties import AppUserRow, FamilienzentrumMemberRow, FamilienzentrumRow, JugendamtRow, KitaRow, TraegerRow
 from .procedures import (
