@@ -177,6 +177,9 @@ _WORDING: dict[str, Callable[[Result, Mapping[str, Any]], str]] = {
     "procedure.withdrawn": _withdrawn,
     "certificate.recertification_opened": _recertification_opened,
     "certificates.advanced": _certificates_advanced,
+    "comment.added": lambda r, f: f"Kommentar zu Kriterium {f['criterion']} im Verfahren {r.procedure.id} gespeichert",
+    "feedback.saved": lambda r, f: (f"Rückmeldung zum Qualitätsprofil im Verfahren {r.procedure.id} gespeichert "
+                                    f"(Fassung {f['version']})"),
 }
 
 

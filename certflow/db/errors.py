@@ -20,6 +20,7 @@ SUBJECT_LABELS = {
     "traeger": "Träger",
     "user": "Benutzer",
     "decision": "Entscheidung",
+    "qualitaetsprofil_feedback": "Rückmeldung zum Qualitätsprofil",
 }
 
 

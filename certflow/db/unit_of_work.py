@@ -36,6 +36,7 @@ from .repositories import (
 )
 from .repositories.accounts import AccountRepository
 from .repositories.audit_trail import AuditTrailRepository
+from .repositories.dialogue import DialogueRepository
 from .repositories.reminders import ContactRepository, InboxRepository, OutboxRepository, ReminderRepository
 from .versioning import VersionTracker
 
@@ -69,6 +70,7 @@ class UnitOfWork:
         self.certificates = CertificateRepository(self)
         self.accounts = AccountRepository(self)
         self.audit_log = AuditTrailRepository(self)
+        self.dialogue = DialogueRepository(self)
         # reminders, mail outbox, in-app inbox, contact choices: on this unit of work's session
         self.reminders = ReminderRepository(self.session)
         self.outbox = OutboxRepository(self.session)

@@ -61,3 +61,8 @@ __all__ += [
     "PlanPreview", "PlanRecipient", "PlannedReminder", "SchedulerBusy", "calendar_feed", "catch_up", "contact_of",
     "mark_read", "outbox_listing", "plan_preview", "read_inbox", "retry_mail", "scheduler_runner", "set_contact",
 ]
+
+# The dialogue per criterion and the Qualitätsprofil's feedback (certflow.services.dialogue).
+from .dialogue import comment, feedback, thread, write_feedback  # noqa: E402
+
+__all__ += ["comment", "feedback", "thread", "write_feedback"]

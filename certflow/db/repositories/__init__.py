@@ -3,6 +3,7 @@
 from .audit_trail import AuditTrailRepository
 from .accounts import AccountRepository
 from .audits import AuditRepository, Verdict
+from .dialogue import DialogueRepository
 from .contingents import ContingentRepository, release_place, reserve_place
 from .parties import FamilienzentrumRepository, JugendamtRepository, KitaRepository, TraegerRepository, UserRepository
 from .procedures import CertificateRepository, DecisionRepository, ProcedureRepository
@@ -12,7 +13,7 @@ from .submissions import Draft, SubmissionRepository
 __all__ = [
     "AccountRepository",
     "AuditRepository", "AuditTrailRepository", "CertificateRepository", "ContingentRepository", "DecisionRepository",
-    "Draft",
+    "DialogueRepository", "Draft",
     "FamilienzentrumRepository", "JugendamtRepository", "KitaRepository", "ProcedureRepository",
     "SubmissionRepository", "TraegerRepository", "UserRepository", "Verdict", "release_place", "reserve_place",
     "ContactRepository", "InboxRepository", "OutboxRepository", "ReminderRepository",
