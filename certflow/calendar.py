@@ -68,8 +68,12 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
+from .errors import InputError, Problem
+
 __all__ = [
     "CONTINGENT_RULE",
+    "EARLIEST_DATE",
+    "LATEST_DATE",
     "ContingentCalendar",
     "ContingentRule",
     "KindergartenYear",
@@ -77,7 +81,9 @@ __all__ = [
     "Period",
     "RECERTIFICATION_RULE",
     "RecertificationRule",
+    "InvalidDate",
     "contingent_calendar",
+    "date_range_problem",
     "first_certification_period",
     "format_date_de",
     "prüfzeitraum_halves",
@@ -85,6 +91,7 @@ __all__ = [
     "recertification_opens",
     "recertification_period",
     "recertification_year",
+    "require_date",
     "term_end",
     "validity_end",
 ]
@@ -105,6 +112,41 @@ _KGJ_PATTERN = re.compile(r"(\d{4})\s*/\s*(\d{2}|\d{4})")
 def format_date_de(d: date) -> str:
     """Format a date the German way: ``date(2027, 7, 31)`` -> ``"31.07.2027"``."""
     return f"{d.day:02d}.{d.month:02d}.{d.year:04d}"
+
+
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2200, 12, 31)
+"""The dates certflow accepts, both included (a decision: the sources are silent).
+
+Far enough back for any record of the seal (it exists since 2006) and far enough ahead for any
+plan; and far from the ends of Python's calendar (years 1 and 9999), so that the arithmetic on
+an accepted date (four-year terms, Kindergartenjahre, re-certification periods, reminders and
+their escalations, Prüfzeitraum windows: a few years either way) never leaves it. Dates enter
+through :func:`date_range_problem`: the command line's date type, the visit and the planned
+audit date, the Prüfzeitraum of ``score``, ``--as-of``.
+"""
+
+
+def date_range_problem(day: date, what: str = "Datum") -> str | None:
+    """Why ``day`` is outside the accepted dates (German, naming ``what``), or ``None`` when it is inside."""
+    if EARLIEST_DATE <= day <= LATEST_DATE:
+        return None
+    return (f"{what} {format_date_de(day)} liegt außerhalb des zulässigen Zeitraums "
+            f"({format_date_de(EARLIEST_DATE)} bis {format_date_de(LATEST_DATE)})")
+
+
+class InvalidDate(InputError):
+    """A date outside the accepted range (bad input: exit 2)."""
+
+    kind = "Datum"
+
+
+def require_date(day: date, what: str) -> date:
+    """``day`` if it lies in the accepted range, else :class:`InvalidDate` naming ``what`` ("Tag der Begehung")."""
+    problem = date_range_problem(day, "das Datum")
+    if problem:
+        raise InvalidDate([Problem(what, None, (), problem)])
+    return day
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -509,3 +509,24 @@ def set_demo_passwords(uow: UnitOfWork, day: date) -> dict[str, str]:
         services.set_password(uow, ADMIN, user_id, password, reason="Demo-Zugang (nur für die Demo)",
                               current_password=password)
     return passwords
+
+
+def make_demo(db_path: Path, today: date, progress: Progress | None = None, *,
+              settings: Settings | None = None) -> tuple[DemoSummary, list, int]:
+    """A new SQLite demo database at ``db_path`` (which must not exist): migrated, filled as of ``today``,
+    its reminders planned. Returns what was made, the administrator's overview rows and the number of
+    reminders planned (what ``certflow demo`` prints)."""
+    from .db import UnitOfWork, make_engine, upgrade
+    from .scheduler import replan
+    from .services import overview
+
+    engine = make_engine(f"sqlite:///{db_path}")
+    try:
+        upgrade(engine)
+        summary = build_demo(engine, today, progress, settings=settings)
+        with UnitOfWork(engine, clock=DemoClock.on(today)) as uow:
+            rows = overview(uow, ADMIN, today)
+        planned = replan(engine, DemoClock.on(today)()).planned  # fill the reminder table as of that day
+    finally:
+        engine.dispose()
+    return summary, rows, planned

@@ -7,8 +7,8 @@ command line can print a message a catalogue editor understands and exit 2.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 
 def format_path(path: tuple[str | int, ...]) -> str:

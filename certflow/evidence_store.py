@@ -10,9 +10,17 @@ counting bytes as it goes. It refuses empty files, files over the size limit
 (it stops reading as soon as the limit is passed) and types that are not on the
 allow-list. The type is detected from the content (magic bytes via the
 ``filetype`` package; zip-based office documents by looking inside the zip),
-never from the file name. On success the temporary file is fsynced and moved to
-its final name with :func:`os.replace`; on any failure, including
-``KeyboardInterrupt``, the temporary file is removed.
+never from the file name. On success the temporary file is fsynced and only then
+moved to its final name with :func:`os.replace` (and the folder synced); on any
+failure, including ``KeyboardInterrupt``, the temporary file is removed.
+
+:meth:`EvidenceStore.stage` does the same in two steps, for a file that belongs
+to a database change: the checked, fsynced temporary file waits as a
+:class:`PendingFile` until the change has committed, then
+:meth:`PendingFile.publish` renames it into the store; when the change fails,
+:meth:`PendingFile.discard` removes it. So the store never holds a file that no
+committed record names (a submission whose commit failed leaves nothing behind),
+and a file already stored for another record is never touched.
 
 This is an adapter, but it holds no database code: callers keep the returned
 :class:`StoredFile` (hash, size, type, original name) wherever they like.
@@ -38,6 +46,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "EvidenceRejected",
     "EvidenceStore",
+    "PendingFile",
     "StoredFile",
     "detect_media_type",
 ]
@@ -123,6 +132,50 @@ class StoredFile:
     size: int
     media_type: str
     filename: str
+
+
+class PendingFile:
+    """A file :meth:`EvidenceStore.stage` checked and wrote beside the store: not in it until :meth:`publish`.
+
+    ``stored`` is what the store will hold. :meth:`discard` removes the temporary file (nothing
+    reaches the store); both are idempotent, and a pending file whose content the store holds
+    already has nothing to move.
+    """
+
+    def __init__(self, store: EvidenceStore, stored: StoredFile, temp: Path | None):
+        self.store = store
+        self.stored = stored
+        self._temp = temp
+
+    def publish(self) -> StoredFile:
+        """Move the file into the store (rename, folder synced); ``OSError`` if that fails (it is then discarded)."""
+        temp, self._temp = self._temp, None
+        if temp is None:
+            return self.stored
+        final = self.store._path(self.stored.sha256)
+        try:
+            if final.is_file() and final.stat().st_size == self.stored.size:
+                temp.unlink(missing_ok=True)  # stored meanwhile (the same content for another record)
+                return self.stored
+            if not final.parent.is_dir():
+                final.parent.mkdir(exist_ok=True)
+                _fsync_dir(final.parent.parent)
+            os.replace(temp, final)
+            temp = None
+            _fsync_dir(final.parent)
+        finally:
+            if temp is not None:
+                temp.unlink(missing_ok=True)
+        return self.stored
+
+    def discard(self) -> None:
+        """Remove the temporary file: the content does not reach the store."""
+        temp, self._temp = self._temp, None
+        if temp is not None:
+            temp.unlink(missing_ok=True)
+
+    def __repr__(self) -> str:
+        return f"PendingFile({self.stored.filename!r}, {self.stored.sha256[:12]}…, pending={self._temp is not None})"
 
 
 # ---------------------------------------------------------------- type detection
@@ -271,12 +324,31 @@ class EvidenceStore:
         type not on the allow-list, or its hash differs from ``expected_sha256``.
         Storing content that is already there returns the existing entry.
         """
+        pending = self.stage(source, filename, expected_sha256)
+        try:
+            return pending.publish()
+        finally:
+            pending.discard()
+
+    def stage(
+        self,
+        source: Path | bytes | BinaryIO,
+        filename: str,
+        expected_sha256: str | None = None,
+    ) -> PendingFile:
+        """Check ``source`` as :meth:`put` does and write it, fsynced, to a temporary file beside the store.
+
+        The content is not in the store until :meth:`PendingFile.publish` (after the database
+        change that names it has committed); :meth:`PendingFile.discard` drops it. Refusals are
+        :class:`EvidenceRejected`, as with :meth:`put`, and leave nothing behind.
+        """
         expected = None
         if expected_sha256 is not None:
             expected = expected_sha256.strip().lower()
             if not _SHA256_RE.fullmatch(expected):
                 raise EvidenceRejected(
-                    f"{filename}: erwartete Prüfsumme ist kein SHA-256-Wert (64 Hexadezimalzeichen): {expected_sha256!r}"
+                    f"{filename}: erwartete Prüfsumme ist kein SHA-256-Wert (64 Hexadezimalzeichen): "
+                    f"{expected_sha256!r}"
                 )
 
         tmp_path: Path | None = None
@@ -303,7 +375,8 @@ class EvidenceStore:
 
                 sha256 = digest.hexdigest()
                 if expected is not None and sha256 != expected:
-                    raise EvidenceRejected(f"{filename}: Prüfsumme stimmt nicht: erwartet {expected}, erhalten {sha256}")
+                    raise EvidenceRejected(
+                        f"{filename}: Prüfsumme stimmt nicht: erwartet {expected}, erhalten {sha256}")
 
                 tmp.flush()
                 tmp.seek(0)
@@ -319,14 +392,12 @@ class EvidenceStore:
                 # Same content already there: nothing to write. A stored file of the
                 # wrong size is damaged and is replaced by this good copy.
                 if final.is_file() and final.stat().st_size == size:
-                    return stored
+                    return PendingFile(self, stored, None)
                 tmp.flush()
-                os.fsync(tmp.fileno())
-            final.parent.mkdir(exist_ok=True)
-            os.replace(tmp_path, final)
+                os.fsync(tmp.fileno())  # the bytes are on the disk before the name says they are there
+            pending = PendingFile(self, stored, tmp_path)
             tmp_path = None
-            _fsync_dir(final.parent)
-            return stored
+            return pending
         finally:
             if tmp_path is not None:
                 tmp_path.unlink(missing_ok=True)

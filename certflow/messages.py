@@ -9,7 +9,7 @@ domain itself (:class:`certflow.lifecycle.Refused`), and so are the Verbund rule
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .calendar import format_date_de
 from .lifecycle.certificate_machine import CERTIFICATE_MACHINE
@@ -17,9 +17,13 @@ from .lifecycle.machinery import StateChange
 from .lifecycle.procedure_machine import PROCEDURE_MACHINE
 
 if TYPE_CHECKING:
+    from .lifecycle.contingents import Contingent
+    from .lifecycle.entities import Certificate, Procedure
     from .services.common import Result
 
 __all__ = ["change_text", "describe"]
+
+_T = TypeVar("_T")
 
 
 def change_text(change: StateChange) -> str:
@@ -38,6 +42,25 @@ def change_text(change: StateChange) -> str:
 
 def _first_change(r: Result) -> str:
     return change_text(r.changes[0])
+
+
+def _carried(r: Result, value: _T | None, what: str) -> _T:
+    """``value``, a subject the event's wording needs; a result without it is a programming error."""
+    if value is None:
+        raise ValueError(f"result '{r.event}' carries no {what}")
+    return value
+
+
+def _procedure(r: Result) -> Procedure:
+    return _carried(r, r.procedure, "procedure")
+
+
+def _certificate(r: Result) -> Certificate:
+    return _carried(r, r.certificate, "certificate")
+
+
+def _contingent(r: Result) -> Contingent:
+    return _carried(r, r.contingent, "contingent")
 
 
 def _created(r: Result, f: Mapping[str, Any]) -> str:
@@ -72,24 +95,25 @@ def _verbund_left(r: Result, f: Mapping[str, Any]) -> str:
 
 
 def _granted(r: Result, f: Mapping[str, Any]) -> str:
-    c = r.contingent
+    c = _contingent(r)
     return f"{f['jugendamt']}, {c.kgj}: {r.count} Platz/Plätze zugeteilt ({c.describe()}, frei: {c.free})"
 
 
 def _returned(r: Result, f: Mapping[str, Any]) -> str:
-    c = r.contingent
+    c = _contingent(r)
     return f"{f['jugendamt']}, {c.kgj}: {r.count} Platz/Plätze zurückgegeben ({c.describe()})"
 
 
 def _carried_over(r: Result, f: Mapping[str, Any]) -> str:
-    c = r.contingent
+    c = _contingent(r)
     return (f"{f['jugendamt']}: {r.count} zurückgegebene(r) Platz/Plätze aus {f['from_kgj']} in {c.kgj} "
             f"erneut angeboten (frei in {c.kgj}: {c.free})")
 
 
 def _nominated(r: Result, f: Mapping[str, Any]) -> str:
-    return (f"{f['familienzentrum']} für {r.procedure.kgj} nominiert: Verfahren {r.procedure.id} "
-            f"(Kontingent {f['jugendamt']}: {r.contingent.describe()})")
+    p = _procedure(r)
+    return (f"{f['familienzentrum']} für {p.kgj} nominiert: Verfahren {p.id} "
+            f"(Kontingent {f['jugendamt']}: {_contingent(r).describe()})")
 
 
 def _submitted(r: Result, f: Mapping[str, Any]) -> str:
@@ -109,11 +133,11 @@ def _audit_recorded(r: Result, f: Mapping[str, Any]) -> str:
 
 
 def _verdicts_recorded(r: Result, f: Mapping[str, Any]) -> str:
-    return f"Verfahren {r.procedure.id}: {r.count} Bewertung(en) erfasst"
+    return f"Verfahren {_procedure(r).id}: {r.count} Bewertung(en) erfasst"
 
 
 def _signed_off(r: Result, f: Mapping[str, Any]) -> str:
-    return (f"Begehung im Verfahren {r.procedure.id} abgezeichnet ({r.count} Bewertung(en)); "
+    return (f"Begehung im Verfahren {_procedure(r).id} abgezeichnet ({r.count} Bewertung(en)); "
             f"Begehung, Bewertungen und Auditpaket sind jetzt eingefroren; SHA-256 des Auditpakets: {f['sha256']}")
 
 
@@ -131,12 +155,12 @@ def _decided(r: Result, f: Mapping[str, Any]) -> str:
 def _withdrawn(r: Result, f: Mapping[str, Any]) -> str:
     text = _first_change(r)
     if r.contingent is not None:
-        text += f"; der Platz im Kontingent {r.procedure.kgj} ist wieder frei ({r.contingent.describe()})"
+        text += f"; der Platz im Kontingent {_procedure(r).kgj} ist wieder frei ({r.contingent.describe()})"
     return text
 
 
 def _recertification_opened(r: Result, f: Mapping[str, Any]) -> str:
-    p, cert = r.procedure, r.certificate
+    p, cert = _procedure(r), _certificate(r)
     return (f"Re-Zertifizierung {p.id} für {f['familienzentrum']} eröffnet (Kindergartenjahr {p.kgj}, Prüfzeitraum "
             f"{format_date_de(p.period_start)}–{format_date_de(p.period_end)}, Gütesiegel {cert.number} "
             f"gültig bis {format_date_de(cert.valid_until)})")
@@ -177,9 +201,25 @@ _WORDING: dict[str, Callable[[Result, Mapping[str, Any]], str]] = {
     "procedure.withdrawn": _withdrawn,
     "certificate.recertification_opened": _recertification_opened,
     "certificates.advanced": _certificates_advanced,
-    "comment.added": lambda r, f: f"Kommentar zu Kriterium {f['criterion']} im Verfahren {r.procedure.id} gespeichert",
-    "feedback.saved": lambda r, f: (f"Rückmeldung zum Qualitätsprofil im Verfahren {r.procedure.id} gespeichert "
+    "comment.added": lambda r, f: (f"Kommentar zu Kriterium {f['criterion']} im Verfahren {_procedure(r).id} "
+                                   "gespeichert"),
+    "feedback.saved": lambda r, f: (f"Rückmeldung zum Qualitätsprofil im Verfahren {_procedure(r).id} gespeichert "
                                     f"(Fassung {f['version']})"),
+    "calendar_subscription.created": lambda r, f: (f"Kalender-Abo „{f['label']}“ angelegt. Den Link sehen Sie nur "
+                                                   "jetzt: bitte gleich in Ihr Kalenderprogramm übernehmen"),
+    "calendar_subscription.revoked": lambda r, f: f"Kalender-Abo „{f['label']}“ beendet: der Link gilt nicht mehr",
+    "user.created_invited": lambda r, f: (f"Benutzer {f['name']} ({f['id']}, {f['role']}) angelegt; Link zur "
+                                          f"Erstanmeldung an {f['email']} versandt (gültig bis "
+                                          f"{format_date_de(f['until'])})"),
+    "user.invited": lambda r, f: (f"Link {'zur Erstanmeldung' if f['purpose'] == 'first_login' else 'zum Zurücksetzen'}"
+                                  f" an {f['name']} ({f['email']}) versandt (gültig bis {format_date_de(f['until'])})"),
+    # the Kita lead's self-assessment in the web (certflow.services.self_assessment)
+    "self_assessment.saved": lambda r, f: (f"Entwurf der Selbstbewertung gespeichert (Verfahren {f['procedure']}, "
+                                           f"Revision {f['revision']}, Bereich {f['area']})"),
+    "self_assessment.evidence_added": lambda r, f: (
+        f"Beleg „{f['title']}“ zu Kriterium {f['criterion']} im Entwurf gespeichert"
+        + (f"; die Datei {f['file']} ist vorgemerkt und kommt mit dem Einreichen in den Belegspeicher"
+           if f.get("file") else " (ohne Datei: bei der Begehung vorzulegen)")),
 }
 
 

@@ -22,9 +22,12 @@ def _middle(first: date, last: date) -> date:
     return first + timedelta(days=(last - first).days // 2)
 
 
+ERST_EINZEL = Variant(ProcedureKind.ERST, Form.EINZEL)
+
+
 def satisfying_assessment(
     cat: Catalogue,
-    variant: Variant = Variant(ProcedureKind.ERST, Form.EINZEL),
+    variant: Variant = ERST_EINZEL,
     period: Period | None = None,
     profiles: list[str] | None = None,
     name: str = "Familienzentrum Beispiel",
@@ -40,7 +43,7 @@ def satisfying_assessment(
     answers: dict[str, str] = {}
     activities: list[dict] = []
     evidence: list[dict] = []
-    for area, profile, crit in cat.all_criteria():
+    for _area, profile, crit in cat.all_criteria():
         if (profile is not None and profile.id not in chosen) or not applies(crit.applies_to, variant):
             continue
         for item in crit.all_items():

@@ -15,6 +15,8 @@ variable                                meaning
 ``CERTFLOW_SMTP_*``                     mail server (:class:`certflow.notify.SmtpConfig`)
 ``CERTFLOW_SIGN_*``                     the packet's PAdES signature (:mod:`certflow.packet.sign`)
 ``CERTFLOW_DEBUG``                      ``1``: an internal error shows its traceback
+``CERTFLOW_ADMIN_USER``                 the administrator account ``certflow --local-admin`` acts as (default ``admin``)
+``CERTFLOW_TOKEN``                      an API token that proves who acts at the command line (``certflow users token``)
 ======================================  ===================================================
 """
 
@@ -26,13 +28,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
-__all__ = ["DATABASE_ENV", "DEFAULT_DATABASE_URL", "EVIDENCE_ENV", "Settings", "TEMPLATES_ENV"]
+__all__ = ["ADMIN_USER_ENV", "DATABASE_ENV", "DEFAULT_DATABASE_URL", "EVIDENCE_ENV", "Settings", "TEMPLATES_ENV",
+           "TOKEN_ENV"]
 
 DATABASE_ENV = "CERTFLOW_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///certflow.sqlite"
 EVIDENCE_ENV = "CERTFLOW_EVIDENCE_DIR"
 TEMPLATES_ENV = "CERTFLOW_TEMPLATES_DIR"
 DEFAULT_EVIDENCE_DIR = "certflow-evidence"
+ADMIN_USER_ENV = "CERTFLOW_ADMIN_USER"
+DEFAULT_ADMIN_USER = "admin"
+TOKEN_ENV = "CERTFLOW_TOKEN"
 
 def _prefixed(environ: Mapping[str, str], prefix: str) -> Mapping[str, str]:
     """The variables that start with ``prefix``, keyed by the rest of their name (``HOST`` for ``..._HOST``)."""
@@ -53,6 +59,10 @@ class Settings:
     signing: Mapping[str, str] = field(default_factory=dict, repr=False)
     #: ``CERTFLOW_DEBUG=1``: show an internal error's traceback instead of one line.
     debug: bool = False
+    #: ``CERTFLOW_ADMIN_USER``: the user (role admin) a command run with ``certflow --local-admin`` acts as.
+    admin_user: str = DEFAULT_ADMIN_USER
+    #: ``CERTFLOW_TOKEN``: the API token that proves who acts at the command line (never printed).
+    token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +76,8 @@ class Settings:
             smtp=_prefixed(env, "CERTFLOW_SMTP_"),
             signing=_prefixed(env, "CERTFLOW_SIGN_"),
             debug=(env.get("CERTFLOW_DEBUG") or "").strip().lower() in ("1", "true", "yes", "ja"),
+            admin_user=(env.get(ADMIN_USER_ENV) or "").strip() or DEFAULT_ADMIN_USER,
+            token=(env.get(TOKEN_ENV) or "").strip() or None,
         )
 
     def with_(self, **changes) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from .errors import InputError, Problem
 from .yamlsource import Document
@@ -33,7 +34,7 @@ _MESSAGES = {
 }
 
 
-def german_message(err: dict[str, Any]) -> str:
+def german_message(err: ErrorDetails) -> str:
     """A German message for one pydantic error."""
     kind = err["type"]
     ctx = err.get("ctx") or {}

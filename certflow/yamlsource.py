@@ -11,10 +11,10 @@ reported here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path as Path_
 from typing import Any
 
 import yaml
-from pathlib import Path as Path_
 
 from .errors import InputError, Problem
 

@@ -12,12 +12,14 @@ or fails when ``CI=true``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Integer, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
@@ -30,8 +32,8 @@ from certflow.lifecycle import (
 )
 
 __all__ = [
-    "KGJ", "POSTGRES_DEFAULT_URL", "USERS", "FixedClock", "backend", "clock", "db_url", "engine",
-    "nominate_procedure", "postgres_admin", "seed", "seeded", "unguard",
+    "KGJ", "POSTGRES_DEFAULT_URL", "USERS", "FixedClock", "backend", "clock", "copy_rows", "db_url", "engine",
+    "nominate_procedure", "pg_schema", "postgres_admin", "seed", "seeded", "unguard",
 ]
 
 POSTGRES_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -78,16 +80,8 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'certflow.sqlite'}"
         return
-    admin = request.getfixturevalue("postgres_admin")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    url = admin.url.update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    with pg_schema(request.getfixturevalue("postgres_admin")) as url:
+        yield url
 
 
 @pytest.fixture
@@ -162,3 +156,39 @@ def unguard(connection, table: str) -> None:
                                {"t": table}).scalars().all()
     for name in names:
         connection.execute(text(f"DROP TRIGGER {name}"))
+
+
+@contextlib.contextmanager
+def pg_schema(admin) -> Iterator[str]:
+    """A schema of its own on the PostgreSQL server of ``admin`` (see :func:`postgres_admin`): yields a URL whose
+    ``search_path`` is that schema; the schema is dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield admin.url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def copy_rows(source, target) -> None:
+    """Every row of ``source`` (e.g. the demo on SQLite) into the migrated PostgreSQL schema ``target``: guards off
+    while copying, on again after; the serial ids' sequences moved past the copied rows (new rows get fresh ids)."""
+    from certflow.db.tables import metadata
+
+    present = set(inspect(source).get_table_names())
+    tables = [t for t in metadata.sorted_tables if t.name in present]
+    with source.connect() as src, target.begin() as dst:
+        for table in reversed(tables):
+            unguard(dst, table.name)
+            dst.execute(table.delete())
+        for table in tables:
+            rows = [dict(row._mapping) for row in src.execute(table.select())]
+            if rows:
+                dst.execute(table.insert(), rows)
+        for table in tables:
+            dst.execute(text(f"ALTER TABLE {table.name} ENABLE TRIGGER USER"))
+            if "id" in table.c and isinstance(table.c.id.type, Integer):
+                dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                 f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table.name}), false)"))

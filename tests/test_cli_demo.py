@@ -47,14 +47,50 @@ def test_the_demo_writes_its_documents_beside_the_database(demo_db):
 
 
 def test_the_demo_shows_how_to_verify_a_packet_it_wrote(demo_db, monkeypatch):
-    """Its packet of the signed-off procedure is the packet signed off (same SHA-256), and the example says so."""
+    """Its packet of the signed-off procedure is the packet signed off (same SHA-256), and the example says so
+    (as the machine's administrator: it reads only, so it runs on the session's demo as it is)."""
     assert VERIFY.findall(demo_db.output) == [
-        "certflow --db certflow-demo.sqlite packet verify certflow-demo-dokumente/V-2025-007.pdf --as zert-1"]
+        "certflow --db certflow-demo.sqlite --local-admin packet verify certflow-demo-dokumente/V-2025-007.pdf"]
     assert ("  # Ein Auditpaket der Demo mit der bei der Abzeichnung gespeicherten SHA-256 vergleichen\n"
             in demo_db.output)
     monkeypatch.chdir(demo_db.folder)
     result = invoke(*shlex.split(VERIFY.findall(demo_db.output)[0])[1:])
     assert result.exit_code == 0, result.output
+
+
+def test_every_command_the_demo_prints_works_as_printed(demo_db, tmp_path, monkeypatch):
+    """The printed commands, run in order on a copy of the demo: the token lines write each user's token file
+    (``> USER.token``), the commands prove ``--as`` with it or act with ``--local-admin``; each ends with the exit
+    code its comment promises (0 unless it says "Exit-Code 3"). All but ``packet --all``."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CERTFLOW_EVIDENCE_DIR", str(demo_db.folder / "certflow-evidence"))
+    monkeypatch.delenv("CERTFLOW_TOKEN", raising=False)
+    monkeypatch.delenv("CERTFLOW_ADMIN_USER", raising=False)
+    demo_db.copy(tmp_path / "certflow-demo.sqlite")
+    (tmp_path / "certflow-demo-dokumente").symlink_to(demo_db.documents)
+    commands, comment = [], ""
+    for line in demo_db.output.splitlines():
+        if line.startswith("  # "):
+            comment = line
+        elif line.startswith("  certflow"):
+            commands.append((line.strip(), comment))
+    assert len(commands) == 18 and sum(" users token " in c for c, _ in commands) == 6
+    for command, comment in commands:
+        args = shlex.split(command)[1:]
+        if "--all" in args:  # renders every packet of a Jugendamt (long): test_cli_packet runs it
+            assert args[-4:] == ["--as", "koord-wiesental", "--token-file", "koord-wiesental.token"]
+            continue
+        target = None
+        if ">" in args:
+            args, target = args[:args.index(">")], args[args.index(">") + 1]
+        result = invoke(*args)
+        expected = 3 if "Exit-Code 3" in comment and target is None else 0
+        assert result.exit_code == expected, (command, result.output)
+        if target is not None:
+            (tmp_path / target).write_text(result.stdout, encoding="utf-8")
+        elif "--token-file" not in args and "--local-admin" not in args:
+            assert args[:2] == ["audit", "verify"]  # the only command without an actor
+    assert "Prüfprotokoll in Ordnung" in invoke("audit", "verify", "--url", "sqlite:///certflow-demo.sqlite").output
 
 
 @pytest.mark.slow  # builds the demo a second time

@@ -1,4 +1,8 @@
-"""The lifecycle on the command line (CliRunner, temporary SQLite files): demo, a scripted cycle, scopes, exit codes."""
+"""The lifecycle on the command line (CliRunner, temporary SQLite files): demo, a scripted cycle, scopes, exit codes.
+
+Every command proves its ``--as`` with the user's API token (``demo_proven``/``cli_tokens`` in conftest);
+what happens without one: tests/test_cli_auth.py.
+"""
 
 from __future__ import annotations
 
@@ -14,20 +18,22 @@ from certflow.cli import cli
 from certflow.lifecycle import local_date, utc_now
 from certflow.resources import default_catalogue
 from certflow.samples import satisfying_assessment
+from conftest import TOKENS
 
 DAY = "2026-03-10"
 FZ_ID = re.compile(r"^(fz-[a-z-]+)\s", re.M)
 
 
-def invoke(*args, env=None):
-    runner = CliRunner(env={"COLUMNS": "110", **(env or {})})
+def invoke(*args, env=None, proof_of=None):
+    """``certflow ARGS`` with the token of the ``--as`` user (or of ``proof_of``) on the ``--db`` of ARGS."""
+    runner = CliRunner(env={"COLUMNS": "110", **TOKENS.env(args, user=proof_of), **(env or {})})
     return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture
-def db(demo_db, tmp_path):
-    """A private copy of the demo database (built once per session, see conftest) for one test."""
-    return demo_db.copy(tmp_path / "demo.sqlite")
+def db(demo_proven, tmp_path):
+    """A private copy of the demo database (built once per session, see conftest; with the users' tokens)."""
+    return demo_proven.copy(tmp_path / "demo.sqlite")
 
 
 def test_demo_prints_what_it_made(demo_db):
@@ -139,7 +145,7 @@ def test_exit_codes_for_bad_input_and_refusals(db, tmp_path, args, code, message
     verdicts = tmp_path / "v.yaml"
     verdicts.write_text("1.1: nicht_erfuellt\n", encoding="utf-8")
     args = [str(a).format(csv=csv, verdicts=verdicts) for a in args]
-    result = invoke("--db", db, *args)
+    result = invoke("--db", db, *args, proof_of="admin" if "niemand" in args else None)  # no token of nobody
     assert result.exit_code == code, result.output
     assert message in result.output
     assert "Traceback" not in result.output

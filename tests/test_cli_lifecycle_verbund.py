@@ -12,6 +12,7 @@ from certflow import services
 from certflow.calendar import format_date_de, recertification_opens, validity_end
 from certflow.cli import cli
 from certflow.lifecycle import Outcome, local_date, utc_now
+from conftest import TOKENS
 from db_support import db_url, engine, postgres_admin  # noqa: F401
 from test_services_world import database_world
 
@@ -22,7 +23,8 @@ k8;Kita Acht;tr-a;ja-a;Weg 8;50001;Musterstadt;51,0030;7,0090
 
 
 def invoke(db_url, *args):
-    runner = CliRunner(env={"COLUMNS": "200"})
+    """``certflow ARGS --db URL``, proving ``--as`` with that user's token (conftest)."""
+    runner = CliRunner(env={"COLUMNS": "200", **TOKENS.env(args, db=db_url)})
     return runner.invoke(cli, [*map(str, args), "--db", db_url], catch_exceptions=False)
 
 

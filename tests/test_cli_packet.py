@@ -1,5 +1,5 @@
 """``certflow packet [render]|verify``, ``packet --all`` and ``certflow certificate [render]`` on copies of the
-demo database (built once per session: ``demo_db`` in conftest)."""
+demo database (built once per session: ``demo_db`` in conftest; ``--as`` proven with the user's token)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from pypdf import PdfReader
 
 from certflow.cli import cli
+from conftest import TOKENS
 
 DAY = "2026-03-10"
 CERTIFIED = re.compile(r"^(\S.*?) {2,}\S.*?(V-\d{4}-\d{3}) +zertifiziert +.*?(FZ-\d{4}-\d{3})", re.MULTILINE)
@@ -20,7 +21,7 @@ SHA = re.compile(r"SHA-256: ([0-9a-f]{64})")
 
 
 def invoke(*args):
-    runner = CliRunner(env={"COLUMNS": "110"})
+    runner = CliRunner(env={"COLUMNS": "110", **TOKENS.env(args)})
     return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
@@ -28,9 +29,9 @@ pytestmark = pytest.mark.usefixtures("demo_evidence")
 
 
 @pytest.fixture(scope="module")
-def demo(demo_db, tmp_path_factory):
+def demo(demo_proven, tmp_path_factory):
     """The demo database and the certified procedure it holds: (copy, name, procedure, certificate, other lead)."""
-    copy = demo_db.copy(tmp_path_factory.mktemp("packet") / "copy.sqlite")
+    copy = demo_proven.copy(tmp_path_factory.mktemp("packet") / "copy.sqlite")
     overview = invoke("overview", "--as", "admin", "--today", DAY, "--db", copy)
     assert overview.exit_code == 0, overview.output
     matches = CERTIFIED.findall(overview.output)
@@ -200,8 +201,8 @@ def _corrupt_submission(db, procedure_id: str) -> None:
     assert changed == 1
 
 
-def test_batch_reports_a_broken_procedure_and_writes_the_others(demo_db, tmp_path):
-    db = demo_db.copy(tmp_path / "kaputt.sqlite")
+def test_batch_reports_a_broken_procedure_and_writes_the_others(demo_proven, tmp_path):
+    db = demo_proven.copy(tmp_path / "kaputt.sqlite")
     _corrupt_submission(db, "V-2025-005")
     out = tmp_path / "pakete"
     result = _batch(db, out, "koord-wiesental", "ja-wiesental")

@@ -1,7 +1,7 @@
 """``certflow reminders plan|run|outbox|retry|contact``, ``certflow inbox``, ``certflow calendar`` on both databases.
 
-Every command names who acts (``--as``) and is scoped (certflow.services.reminders): refusals exit 3 and
-change nothing.
+Every command names who acts (``--as``), proven with that user's token (conftest), and is scoped
+(certflow.services.reminders): refusals exit 3 and change nothing.
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ from certflow.cli.reminders import calendar_command, inbox as inbox_command, rem
 from certflow.cli.reminders import scheduler as scheduler_group
 from certflow.db import audit_log
 from certflow.scheduler import scan
+from conftest import TOKENS
 from db_support import backend, db_url, engine, postgres_admin  # noqa: F401
 
 NO_SMTP = {"CERTFLOW_SMTP_HOST": "", "COLUMNS": "200"}
 
 
-def invoke(command, *args, env=NO_SMTP):
-    result = CliRunner().invoke(command, list(args), env=env)
+def invoke(command, *args, env=NO_SMTP, proof_of=None):
+    """``command ARGS`` with the token of the ``--as`` user (or of ``proof_of``) on the ``--db`` of ARGS."""
+    result = CliRunner().invoke(command, list(args), env={**TOKENS.env(args, user=proof_of), **env})
     return result
 
 
@@ -78,6 +80,7 @@ def test_run_catches_up_a_day_and_reports(world, db_url):
 
 
 def test_only_the_admin_sends_and_the_refusal_changes_nothing(world, db_url):
+    TOKENS.mint(db_url, "u-coord", "u-lead", "u-cert", "u-admin")  # before counting: minting is audited
     before = counts(world), audit_count(world)
     with Server() as server:
         env = {"CERTFLOW_SMTP_HOST": "127.0.0.1", "CERTFLOW_SMTP_PORT": str(server.port), "CERTFLOW_SMTP_TLS": "none",
@@ -89,7 +92,7 @@ def test_only_the_admin_sends_and_the_refusal_changes_nothing(world, db_url):
             once = invoke(scheduler_group, "run", "--once", "--as", actor, "--db", db_url, env=env)
             assert once.exit_code == 3 and "Abgelehnt: Den Scheduler starten" in once.output
         assert server.handler.received == []
-    unknown = invoke(reminders_group, "run", "--as", "u-nobody", "--db", db_url)
+    unknown = invoke(reminders_group, "run", "--as", "u-nobody", "--db", db_url, proof_of="u-admin")
     assert unknown.exit_code == 3 and "Unbekannter Benutzer" in unknown.output
     assert (counts(world), audit_count(world)) == before
 
@@ -113,7 +116,7 @@ def test_inbox_lists_the_messages_and_marks_them_read(world, db_url):
     assert invoke(inbox_command, "--as", "u-admin", "--unread", "--db", db_url).output.count("keine ungelesenen") == 1
     assert all(m.read_at is not None for m in inbox(world, "u-admin"))
     assert all(m.read_at is None for m in inbox(world, "u-lead"))  # the admin marked only their own
-    unknown = invoke(inbox_command, "--as", "u-nobody", "--db", db_url)
+    unknown = invoke(inbox_command, "--as", "u-nobody", "--db", db_url, proof_of="u-admin")
     assert unknown.exit_code == 3 and "Unbekannter Benutzer 'u-nobody'" in unknown.output
 
 
@@ -145,6 +148,7 @@ def test_the_outbox_retry_and_others_contacts_are_refused_with_exit_3(world, db_
     with Server(replies=["550 5.1.1 Mailbox unbekannt"]) as server:
         scan(world, NOW, smtp=server.config)
     (failed,) = [r for r in outbox(world) if r.status == "failed"]
+    TOKENS.mint(db_url, "u-coord", "u-lead", "u-lead2")  # before counting: minting is audited
     before = audit_count(world)
     listing = invoke(reminders_group, "outbox", "--as", "u-coord", "--db", db_url)
     assert listing.exit_code == 3 and "Den Postausgang ansehen ist der Rolle" in listing.output
@@ -194,9 +198,8 @@ def test_calendar_feeds_are_refused_outside_the_scope(world, db_url, tmp_path):
     assert mine.exit_code == 0 and mine.output.startswith("BEGIN:VCALENDAR")
 
 
-def test_calendar_needs_exactly_one_scope(tmp_path):
-    result = invoke(calendar_command, "-o", str(tmp_path / "x.ics"), "--as", "u-admin",
-                    "--db", f"sqlite:///{tmp_path / 'x.sqlite'}")
+def test_calendar_needs_exactly_one_scope(world, db_url, tmp_path):
+    result = invoke(calendar_command, "-o", str(tmp_path / "x.ics"), "--as", "u-admin", "--db", db_url)
     assert result.exit_code == 2 and "Genau eines angeben" in result.output
 
 

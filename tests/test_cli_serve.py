@@ -14,10 +14,12 @@ from certflow.cli import cli
 from certflow.db import UnitOfWork, make_engine
 from certflow.services.runner import Application, UseCaseError
 from certflow.settings import Settings
+from conftest import TOKENS
 
 
 def _cli(url, *args, input=None):
-    return CliRunner().invoke(cli, ["--db", url, *args], input=input)
+    """``certflow --db URL ARGS``, proving ``--as`` with that user's token (conftest)."""
+    return CliRunner().invoke(cli, ["--db", url, *args], input=input, env=TOKENS.env(args, db=url))
 
 
 def _app(url):
@@ -59,17 +61,19 @@ def test_users_password_prompts_and_sets_it(seeded, db_url):
 
 def test_users_token_is_printed_once_and_can_be_revoked(seeded, db_url):
     made = CliRunner().invoke(cli, ["--db", db_url, "users", "token", "u-coord", "--label", "Laptop",
-                                    "--expires", "2030-12-31", "--as", "u-coord"])
+                                    "--expires", "2030-12-31", "--as", "u-coord"],
+                              env=TOKENS.env(["--as", "u-coord"], db=db_url))
     assert made.exit_code == 0, made.output
     token = made.stdout.strip().splitlines()[-1]
     assert token.startswith("cft_")
+    number = made.stderr.split()[1]  # "Zugangsschlüssel NR „Laptop“ für u-coord …" (the tests' own tokens come first)
     with _app(db_url) as app:
         assert app.run(lambda uow: services.authenticate_token(uow, token)).id == "u-coord"
     listed = _cli(db_url, "users", "tokens", "u-coord", "--as", "u-admin")
     assert listed.exit_code == 0 and "Laptop" in listed.output and token not in listed.output
-    foreign = _cli(db_url, "users", "token-revoke", "1", "--as", "u-lead")
+    foreign = _cli(db_url, "users", "token-revoke", number, "--as", "u-lead")
     assert foreign.exit_code == 3 and "gibt es nicht" in foreign.output
-    revoked = _cli(db_url, "users", "token-revoke", "1", "--as", "u-coord")
+    revoked = _cli(db_url, "users", "token-revoke", number, "--as", "u-coord")
     assert revoked.exit_code == 0 and "widerrufen" in revoked.output
     with _app(db_url) as app, pytest.raises(UseCaseError, match="widerrufen"):
         app.run(lambda uow: services.authenticate_token(uow, token))

@@ -11,6 +11,7 @@ import hashlib
 from click.testing import CliRunner
 
 from certflow.cli import cli
+from conftest import TOKENS
 from db_support import db_url, engine, postgres_admin  # noqa: F401
 from test_services_documents import _to_visit, world  # noqa: F401
 from test_packet_render import keypair  # noqa: F401
@@ -18,7 +19,8 @@ from test_services_world import db_world  # noqa: F401
 
 
 def invoke(*args, env=None):
-    runner = CliRunner(env={"COLUMNS": "110", **(env or {})})
+    """``certflow ARGS``, proving ``--as`` with that user's token on the ``--db`` of ARGS (conftest)."""
+    runner = CliRunner(env={"COLUMNS": "110", **TOKENS.env(args), **(env or {})})
     return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 

@@ -198,7 +198,8 @@ def procedures(b: Backend) -> dict:
         uow.familienzentren.add(Familienzentrum("fz-2", "Zwei", Form.EINZEL, ("k2",), "k2", "ja-a"),
                                 actor_id="u-admin", reason="neu")
         for pid in ("V-2025-010", "V-2025-x1", "V-2024-099", "V-2025-%"):
-            p = replace(uow.procedures.get("V-2025-002"), id=pid, familienzentrum_id="fz-2", version=0)
+            p = replace(uow.procedures.get("V-2025-002"), id=pid, familienzentrum_id="fz-2", version=0,
+                        state=ProcedureState.WITHDRAWN)  # closed: a Familienzentrum has one open procedure at most
             uow.procedures.add(p, replace(_creation(uow, "V-2025-002"), subject_id=pid))
         out["next_id"] = [uow.procedures.next_id(prefix) for prefix in ("V-2025-", "V-2024-", "V-2026-", "V-20")]
         out["next_id_wide"] = uow.procedures.next_id("V-2025-", width=5)

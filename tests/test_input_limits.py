@@ -60,12 +60,13 @@ def test_a_csv_field_over_128_kb_is_a_row_error_not_a_crash():
         "kitas.csv:2: Feld zu lang (mehr als 131072 Zeichen)"]
 
 
-def test_kitas_import_of_a_huge_field_exits_2(tmp_path, demo_db):
-    db = demo_db.copy(tmp_path / "copy.sqlite")
+def test_kitas_import_of_a_huge_field_exits_2(tmp_path, demo_proven):
+    db = demo_proven.copy(tmp_path / "copy.sqlite")
     csv_file = tmp_path / "kitas.csv"
     csv_file.write_text(HEADER + "k1;" + "A" * (200 * 1024) + ";t1;ja1;Weg 1;12345;Ort;51.0;7.0\n", encoding="utf-8")
+    proof = {"CERTFLOW_TOKEN": demo_proven.tokens.token(db, "admin")}  # proves --as (conftest)
     result = CliRunner().invoke(cli, ["--db", str(db), "kitas", "import", str(csv_file), "--as", "admin",
-                                      "--reason", "Test"])
+                                      "--reason", "Test"], env=proof)
     assert result.exit_code == 2, result.output
     assert "Feld zu lang" in result.output and "Traceback" not in result.output
 

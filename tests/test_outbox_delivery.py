@@ -140,3 +140,23 @@ def test_without_an_smtp_server_through_the_in_memory_twin(world):
     assert (row.status, row.uncertain, row.message_id) == ("sent", True, lost["Message-ID"])
     (entry,) = [e for e in sent_entries(world) if e.payload["key"] == uncertain.key]
     assert entry.payload["uncertain"] is True
+
+
+def test_a_one_time_link_goes_out_by_mail_once(world):
+    """A first-login link (services.accounts) is a mail the application prepared: the scan sends its text,
+    with the link, once; before this it failed with "Erinnerung fehlt"."""
+    from certflow import services
+    from certflow.notify import MemoryTransport
+
+    with UnitOfWork(world, clock=lambda: NOW) as uow:
+        issued = services.issue_one_time_link(uow, "u-admin", LEAD.id, "first_login",
+                                              base_url="http://127.0.0.1:8000")
+    transport = MemoryTransport()
+    report = scan(world, NOW, transport=transport)
+    assert report.failed == 0
+    mails = [m for m in transport.sent if m["To"].addresses[0].addr_spec == issued.email]
+    links = [m for m in mails if "http://127.0.0.1:8000/" in m.get_body(("plain",)).get_content()]
+    assert len(links) == 1
+    row = next(r for r in outbox(world) if r.key == issued.outbox_key)
+    assert row.status == "sent"
+    assert scan(world, later(2), transport=transport).sent == 0  # never twice

@@ -16,6 +16,7 @@ from certflow.cli.reminders import scheduler
 from certflow.db import make_engine
 from certflow.scheduler import SchedulerLock
 from certflow.scheduler.runner import JOB_ID, SchedulerRunner
+from conftest import TOKENS
 from db_support import backend, db_url, engine, postgres_admin  # noqa: F401
 
 
@@ -79,15 +80,16 @@ def test_the_runner_scans_on_apscheduler_s_interval_with_an_injected_clock(world
 def test_once_gives_up_when_another_scheduler_runs(world, db_url):
     holder = SchedulerLock(world)
     assert holder.acquire(wait=False)
+    proof = {"CERTFLOW_TOKEN": TOKENS.token(db_url, "u-admin")}  # proves --as (conftest)
     try:
-        result = CliRunner().invoke(scheduler, ["run", "--once", "--as", "u-admin", "--db", db_url])
+        result = CliRunner().invoke(scheduler, ["run", "--once", "--as", "u-admin", "--db", db_url], env=proof)
     finally:
         holder.release()
     assert result.exit_code == 1
     assert "Ein anderer Scheduler läuft bereits" in result.output and "--once beendet sich" in result.output
     assert outbox(world) == []
     result = CliRunner().invoke(scheduler, ["run", "--once", "--as", "u-admin", "--db", db_url],
-                                env={"CERTFLOW_SMTP_HOST": ""})
+                                env={"CERTFLOW_SMTP_HOST": "", **proof})
     assert result.exit_code == 0, result.output
     assert "Kein Mailserver eingerichtet" in result.output and "Lauf " in result.output
 
@@ -104,7 +106,8 @@ def test_sigterm_stops_the_scheduler_process_gracefully(tmp_path):
             "scheduler(['run', '--interval', '1', '--as', 'u-admin', '--db', sys.argv[1]], "
             "prog_name='certflow scheduler')")
     process = subprocess.Popen([sys.executable, "-c", code, url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)})
+                               text=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path),
+                                               "CERTFLOW_TOKEN": TOKENS.token(url, "u-admin")})
     lines = []
     try:
         for line in process.stdout:

@@ -11,18 +11,17 @@
 
 from __future__ import annotations
 
-import uuid
+import contextlib
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event
 from sqlalchemy.pool import NullPool
 
 from certflow import services
 from certflow.calendar import KindergartenYear
 from certflow.catalogue.model import Form, ProcedureKind
 from certflow.db import UnitOfWork, make_engine, upgrade
-from certflow.db.tables import metadata
 from certflow.demo_data import USERS as DEMO_USERS
 from certflow.errors import InputError, Problem
 from certflow.lifecycle import Refused
@@ -38,7 +37,7 @@ from certflow.lifecycle.snapshot import sha256_hex
 from certflow.services.actors import resolve
 from certflow.services.common import LIVE_CERTIFICATE, live_certificate
 from certflow.services.queries import OverviewRow
-from db_support import FixedClock, db_url, engine, postgres_admin, unguard  # noqa: F401
+from db_support import FixedClock, copy_rows, db_url, engine, pg_schema, postgres_admin  # noqa: F401
 
 DAYS = [date(2026, 3, 10), date(2027, 9, 1)]
 EDGE_USERS = [
@@ -140,47 +139,26 @@ def outcome(engine, action, *args, **kwargs):
 
 # -- the demo on both databases --
 
-def _copy(source, target) -> None:
-    """Every row of the demo database into the (migrated, guard triggers off) target database."""
-    present = set(inspect(source).get_table_names())
-    tables = [t for t in metadata.sorted_tables if t.name in present]
-    with source.connect() as src, target.begin() as dst:
-        for table in reversed(tables):
-            unguard(dst, table.name)
-            dst.execute(table.delete())
-        for table in tables:
-            rows = [dict(row._mapping) for row in src.execute(table.select())]
-            if rows:
-                dst.execute(table.insert(), rows)
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def demo(request, demo_db, tmp_path_factory):
     """The demo database on SQLite or PostgreSQL, with :data:`EDGE_USERS` added (read only from here on)."""
-    schema = None
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{demo_db.copy(tmp_path_factory.mktemp('demo-sql') / 'demo.sqlite')}")
-    else:
-        admin = request.getfixturevalue("postgres_admin")
-        schema = f"t_{uuid.uuid4().hex[:16]}"
-        with admin.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        url = admin.url.update_query_dict({"options": f"-csearch_path={schema}"})
-        engine = make_engine(url.render_as_string(hide_password=False), poolclass=NullPool)
-        upgrade(engine)
-        source = make_engine(f"sqlite:///{demo_db.db}")
-        try:
-            _copy(source, engine)
-        finally:
-            source.dispose()
-    with UnitOfWork(engine) as uow:
-        for user in EDGE_USERS:
-            uow.users.add(user, actor_id="admin", reason="Randfälle der Sichtbarkeit")
-    yield engine
-    engine.dispose()
-    if schema is not None:
-        with request.getfixturevalue("postgres_admin").begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            engine = make_engine(f"sqlite:///{demo_db.copy(tmp_path_factory.mktemp('demo-sql') / 'demo.sqlite')}")
+        else:
+            url = stack.enter_context(pg_schema(request.getfixturevalue("postgres_admin")))
+            engine = make_engine(url, poolclass=NullPool)
+            upgrade(engine)
+            source = make_engine(f"sqlite:///{demo_db.db}")
+            try:
+                copy_rows(source, engine)
+            finally:
+                source.dispose()
+        with UnitOfWork(engine) as uow:
+            for user in EDGE_USERS:
+                uow.users.add(user, actor_id="admin", reason="Randfälle der Sichtbarkeit")
+        yield engine
+        engine.dispose()
 
 
 def test_the_copy_is_the_demo(demo):

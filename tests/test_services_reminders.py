@@ -56,9 +56,11 @@ def widen(engine) -> None:
                                          CertificateState.VALID), actor_id=by, reason=why)
     started = datetime(2027, 6, 1, 8, 0, tzinfo=UTC)
     with UnitOfWork(engine, clock=lambda: started) as uow:
-        for pid, state, auditor, visit in (("P-A", ProcedureState.AUDIT_SCHEDULED, AUDITOR.id, date(2027, 7, 7)),
-                                           ("P-C", ProcedureState.IN_DEVELOPMENT, None, None)):
-            procedure = Procedure(pid, "fz-1", ProcedureKind.RE, "familienzentrum-nrw@2020", KindergartenYear(2026),
+        # one open procedure per Familienzentrum (a unique index since migration 0006)
+        for pid, fz_id, state, auditor, visit in (
+                ("P-A", "fz-1", ProcedureState.AUDIT_SCHEDULED, AUDITOR.id, date(2027, 7, 7)),
+                ("P-C", "fz-2", ProcedureState.IN_DEVELOPMENT, None, None)):
+            procedure = Procedure(pid, fz_id, ProcedureKind.RE, "familienzentrum-nrw@2020", KindergartenYear(2026),
                                   date(2026, 1, 1), date(2027, 1, 31), state=state, auditor_id=auditor, version=1,
                                   planned_audit_date=visit)
             uow.procedures.add(procedure, StateChange("procedure", pid, None, state.value, "open", ADMIN.id, started,
@@ -337,13 +339,14 @@ def test_jugendamt_feeds_for_the_admin_the_body_and_its_own_coordinator(wide):
 
 def test_a_familienzentrum_feed_for_whoever_may_see_it(wide):
     own = do(wide, services.calendar_feed, LEAD.id, familienzentrum_id="fz-1", day=DAY)
-    assert {"Begehung: Familienzentrum Sonnenblume", "Einreichung der Selbstbewertung: Familienzentrum Sonnenblume",
-            "Gültigkeit des Gütesiegels: Familienzentrum Sonnenblume"} <= _events(own)
+    assert {"Begehung: Familienzentrum Sonnenblume", "Gültigkeit des Gütesiegels: Familienzentrum Sonnenblume"} \
+        <= _events(own)
     assert do(wide, services.calendar_feed, COORD.id, familienzentrum_id="fz-1", day=DAY).body == own.body
-    # the auditor sees fz-1 through P-A only: its visit, the seal, not the unassigned P-C
+    # P-C (in development) belongs to fz-2: its coordinator sees its deadline; the auditor of P-A sees fz-1 only
+    neighbour = _events(do(wide, services.calendar_feed, COORD.id, familienzentrum_id="fz-2", day=DAY))
+    assert "Einreichung der Selbstbewertung: Familienzentrum Regenbogen" in neighbour
     audited = _events(do(wide, services.calendar_feed, AUDITOR.id, familienzentrum_id="fz-1", day=DAY))
     assert "Begehung: Familienzentrum Sonnenblume" in audited
-    assert "Einreichung der Selbstbewertung: Familienzentrum Sonnenblume" not in audited
     assert "Gültigkeit des Gütesiegels: Familienzentrum Sonnenblume" in audited
     for actor, fz in ((LEAD.id, "fz-2"), (COORD2.id, "fz-1"), (AUDITOR.id, "fz-2"), (LEAD3.id, "fz-1")):
         refused(wide, services.calendar_feed, actor, familienzentrum_id=fz, day=DAY, match=NO_ACCESS)

@@ -20,6 +20,7 @@ from certflow.calendar import KindergartenYear
 from certflow.catalogue.model import Form, ProcedureKind
 from certflow.lifecycle import CertificateState, Outcome, ProcedureState, Refused
 from certflow.services.certificates import start_recertification
+from certflow.messages import describe
 from certflow.services.verbund import join, leave, restructure
 from db_support import db_url, engine, postgres_admin  # noqa: F401
 from test_services_world import db_world, memory_world  # noqa: F401
@@ -51,14 +52,14 @@ def test_members_leaving_on_the_issue_day_still_count_among_those_certified(db_w
     world.certify("fz-v", "lead-v", sites=("k2", "k3"))                           # issued 11.05.2026
     assert world.clock.at.date() == ISSUE_DAY
     kept = world.do(leave, "coord-a", "fz-v", "k3", "Trägerwechsel")             # still the day of issue
-    assert kept.message.startswith("k3 verliert das Gütesiegel; der Verbund behält es (3 von 4 zertifizierten")
+    assert describe(kept).startswith("k3 verliert das Gütesiegel; der Verbund behält es (3 von 4 zertifizierten")
     # a second leave that day leaves 2 of the 4 certified: exactly half, the seal must go
     with pytest.raises(Refused, match=r"nur 2 von 4 zertifizierten Einrichtungen bleiben.*zusammen mit dem Widerruf"):
         world.do(leave, "coord-a", "fz-v", "k4", "Schließung")
     assert world.clock.at.date() == ISSUE_DAY
     revoked = world.do(leave, "cert-1", "fz-v", "k4", "Schließung")
-    assert "nur 2 von 4 zertifizierten Einrichtungen bleiben" in revoked.message
-    assert revoked.message.endswith("Gütesiegel FZ-2026-001 widerrufen")
+    assert "nur 2 von 4 zertifizierten Einrichtungen bleiben" in describe(revoked)
+    assert describe(revoked).endswith("Gütesiegel FZ-2026-001 widerrufen")
     assert [c[3] for c in _certificates(world, "fz-v")] == [CertificateState.REVOKED]
 
 
@@ -67,7 +68,7 @@ def test_a_kita_joining_on_the_issue_day_after_the_seal_was_issued_does_not_coun
     world.certify("fz-v", "lead-v", sites=("k2", "k3"))                           # k2, k3, k4 certified
     world.do(join, "coord-a", "fz-v", "k5", "Kooperation vereinbart")            # same day, after the decision
     kept = world.do(leave, "coord-a", "fz-v", "k3", "Trägerwechsel")
-    assert kept.message.startswith("k3 verliert das Gütesiegel; der Verbund behält es (2 von 3 zertifizierten")
+    assert describe(kept).startswith("k3 verliert das Gütesiegel; der Verbund behält es (2 von 3 zertifizierten")
     world.at(date(2026, 9, 1))
     with pytest.raises(Refused, match=r"nur 1 von 3 zertifizierten Einrichtungen bleiben"):
         world.do(leave, "coord-a", "fz-v", "k4", "Schließung")
@@ -80,7 +81,7 @@ def test_members_certified_count_on_later_days_too(db_world):
     world.do(join, "coord-a", "fz-v", "k5", "Kooperation vereinbart")
     world.at(date(2026, 7, 1))
     kept = world.do(leave, "coord-a", "fz-v", "k4", "Trägerwechsel")
-    assert "(2 von 3 zertifizierten Einrichtungen bleiben)" in kept.message
+    assert "(2 von 3 zertifizierten Einrichtungen bleiben)" in describe(kept)
 
 
 # --- exceptions to "in der Regel höchstens 5 Einrichtungen im Umkreis von 3 km" -----------------------------------
@@ -98,7 +99,7 @@ def test_a_sixth_member_or_one_beyond_3_km_joins_with_a_recorded_exception(db_wo
         world.do(join, "coord-a", "fz-v", "k8", "Kooperation vereinbart")
     sixth = world.do(join, "coord-a", "fz-v", "k8", "Kooperation vereinbart",
                      exception_reason="Ausnahme des Ministeriums vom 20.05.2026")
-    assert sixth.message.startswith("Kita Acht trägt das Gütesiegel des Verbunds bis 31.07.2030; Ausnahme erfasst")
+    assert describe(sixth).startswith("Kita Acht trägt das Gütesiegel des Verbunds bis 31.07.2030; Ausnahme erfasst")
     assert world.read(lambda uow: uow.familienzentren.get("fz-v").member_kita_ids) == (
         "k2", "k3", "k4", "k5", "k7", "k8")
 
@@ -108,7 +109,7 @@ def test_a_sixth_member_or_one_beyond_3_km_joins_with_a_recorded_exception(db_wo
         world.do(join, "admin", "fz-v", "k9", "Neubau am Ortsrand")
     far = world.do(join, "admin", "fz-v", "k9", "Neubau am Ortsrand",
                    exception_reason="Ländlicher Raum, Jugendhilfeplanung vom 02.06.2026")
-    assert "Ausnahme erfasst" in far.message and "km auseinander" in far.message
+    assert "Ausnahme erfasst" in describe(far) and "km auseinander" in describe(far)
 
     exceptions = [e for e in _trail(world, "familienzentrum", "fz-v") if e.action == "familienzentrum.exception"]
     assert [(e.actor_id, e.reason, e.payload["kita_id"]) for e in exceptions] == [

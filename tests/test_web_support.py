@@ -9,23 +9,27 @@ parameters here (the service tests use the real ones).
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from db_support import KGJ, USERS, nominate_procedure, seed
+from db_support import KGJ, USERS, FixedClock, nominate_procedure, pg_schema, seed
 from fastapi.testclient import TestClient
 
 from certflow import services
 from certflow.catalogue.model import Form
-from certflow.db import UnitOfWork
+from certflow.db import UnitOfWork, make_engine, upgrade
 from certflow.lifecycle import Contingent, Familienzentrum, Jugendamt, Kita, Role, User
 from certflow.services import accounts
 from certflow.services.runner import Application
 from certflow.settings import Settings
 from certflow.web import WebConfig, create_app
 
-__all__ = ["EXTRA_USERS", "PASSWORDS", "csrf_of", "log_in", "make_world", "web_client"]
+__all__ = ["EXTRA_USERS", "PASSWORDS", "csrf_of", "log_in", "login", "make_world", "module_world", "web_client",
+           "world_url"]
 
 EXTRA_USERS = [
     User("u-lead-b", "Kita-Leitung Regenbogen B", Role.KITA_LEAD, familienzentrum_id="fz-2"),
@@ -86,3 +90,43 @@ def log_in(client: TestClient, user_id: str, password: str | None = None):
     page = client.get("/anmelden")
     return client.post("/anmelden", data={"login": user_id, "password": password or PASSWORDS[user_id],
                                           "csrf_token": csrf_of(page.text)})
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world_url(request, tmp_path_factory):
+    """A fresh database of the module using it (SQLite file, or a PostgreSQL schema dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('welt') / 'welt.sqlite'}"
+        return
+    with pg_schema(request.getfixturevalue("postgres_admin")) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def module_world(url: str, build: Callable[..., Application], evidence_dir: Path) -> Iterator[Application]:
+    """``build(engine, clock, evidence_dir)`` on the migrated database at ``url``, with cheap password hashing
+    while it lives (for a module-scoped ``world`` fixture); closed afterwards."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        patch.setattr(accounts, "_DUMMY_HASH", None)
+        engine = make_engine(url)
+        upgrade(engine)
+        app = build(engine, FixedClock(), evidence_dir)
+        try:
+            yield app
+        finally:
+            app.close()
+            engine.dispose()
+
+
+@pytest.fixture
+def login(request, world):
+    """``login(user_id)``: a client logged in as that user (closed after the test); needs a ``world`` fixture.
+    The passwords are the test module's ``PASSWORDS`` (if it has its own, with users of its own) or these."""
+    passwords = getattr(request.module, "PASSWORDS", PASSWORDS)
+    with contextlib.ExitStack() as stack:
+        def as_user(user_id: str):
+            c = stack.enter_context(web_client(world))
+            assert log_in(c, user_id, passwords[user_id]).status_code == 303, user_id
+            return c
+        yield as_user

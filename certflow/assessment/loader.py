@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..catalogue.model import Catalogue
 from ..errors import AssessmentError
@@ -16,7 +16,9 @@ def parse_assessment(text: str, source: str = "<assessment>", catalogue: Catalog
     """Parse a self-assessment; with ``catalogue``, also check every id and kind it names."""
     doc = read_document(text, source, AssessmentError)
     if not isinstance(doc.data, dict):
-        raise AssessmentError([doc.problem((), "eine Selbstbewertung ist ein Abschnitt mit Schlüsseln (catalogue, answers, ...)")])
+        raise AssessmentError(
+            [doc.problem((), "eine Selbstbewertung ist ein Abschnitt mit Schlüsseln (catalogue, answers, ...)")]
+        )
     assessment = validate_model(Assessment, doc, AssessmentError)
     if catalogue is not None:
         problems = [doc.problem(p, m) for p, m in check_against(assessment, catalogue)]
@@ -44,7 +46,8 @@ def check_against(a: Assessment, cat: Catalogue) -> Iterator[tuple[tuple[str | i
     profile_ids = {p.id for area in cat.areas for p in area.profiles}
     for i, code in enumerate(a.profiles):
         if code not in profile_ids:
-            yield ("profiles", i), f"Profil '{code}' gibt es im Katalog nicht (vorhanden: {', '.join(sorted(profile_ids)) or 'keine'})"
+            known = ", ".join(sorted(profile_ids)) or "keine"
+            yield ("profiles", i), f"Profil '{code}' gibt es im Katalog nicht (vorhanden: {known})"
     for key in a.answers:
         if key not in item_ids:
             yield ("answers", key), f"Kriterium oder Unterpunkt '{key}' gibt es im Katalog {cat.key} nicht"
@@ -52,10 +55,14 @@ def check_against(a: Assessment, cat: Catalogue) -> Iterator[tuple[tuple[str | i
         if act.item not in item_ids:
             yield ("activities", i, "item"), f"Kriterium oder Unterpunkt '{act.item}' gibt es im Katalog nicht"
         if act.kind not in cat.activity_kinds:
-            yield ("activities", i, "kind"), f"Angebotsart '{act.kind}' ist im Katalog nicht erklärt (vorhanden: {', '.join(cat.activity_kinds)})"
+            yield ("activities", i, "kind"), (
+                f"Angebotsart '{act.kind}' ist im Katalog nicht erklärt (vorhanden: {', '.join(cat.activity_kinds)})"
+            )
     for i, ev in enumerate(a.evidence):
         for j, ref in enumerate(ev.items):
             if ref not in item_ids:
                 yield ("evidence", i, "items", j), f"Kriterium oder Unterpunkt '{ref}' gibt es im Katalog nicht"
         if ev.kind not in cat.evidence_kinds:
-            yield ("evidence", i, "kind"), f"Nachweisart '{ev.kind}' ist im Katalog nicht erklärt (vorhanden: {', '.join(cat.evidence_kinds)})"
+            yield ("evidence", i, "kind"), (
+                f"Nachweisart '{ev.kind}' ist im Katalog nicht erklärt (vorhanden: {', '.join(cat.evidence_kinds)})"
+            )

@@ -37,7 +37,9 @@ def migrate_assessment(a: Assessment, old: Catalogue, new: Catalogue) -> tuple[A
             continue
         changes = item_changes(old_items[key], new_items[key]) if key in old_items else ["neu"]
         if changes:
-            dropped.append(Dropped(f"Antwort {key}", f"in {new.key} geändert ({', '.join(changes)}), bitte neu beantworten"))
+            dropped.append(
+                Dropped(f"Antwort {key}", f"in {new.key} geändert ({', '.join(changes)}), bitte neu beantworten")
+            )
             continue
         answers[key] = answer
 
@@ -46,7 +48,9 @@ def migrate_assessment(a: Assessment, old: Catalogue, new: Catalogue) -> tuple[A
         if act.item not in new_items:
             dropped.append(Dropped(f"Angebot {i + 1} ({act.item}, {act.date:%d.%m.%Y})", gone))
         elif act.kind not in new.activity_kinds:
-            dropped.append(Dropped(f"Angebot {i + 1} ({act.item}, {act.date:%d.%m.%Y})", f"Angebotsart '{act.kind}' {gone}"))
+            dropped.append(
+                Dropped(f"Angebot {i + 1} ({act.item}, {act.date:%d.%m.%Y})", f"Angebotsart '{act.kind}' {gone}")
+            )
         else:
             activities.append(act)
 

@@ -38,7 +38,7 @@ class Period(_Model):
     end: date
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Period":
+    def _ordered(self) -> Period:
         if self.end < self.start:
             raise ValueError(f"Ende {self.end.isoformat()} liegt vor dem Beginn {self.start.isoformat()}")
         return self
@@ -56,8 +56,8 @@ class Activity(_Model):
     item: str = Field(min_length=1)
     date: date
     kind: str = Field(min_length=1)
-    sessions: int = Field(1, ge=1)
-    participants: int | None = Field(None, ge=0)
+    sessions: int = Field(default=1, ge=1)
+    participants: int | None = Field(default=None, ge=0)
     note: str = ""
 
 
@@ -68,9 +68,9 @@ class Evidence(_Model):
     kind: str = Field(min_length=1)
     title: str = Field(min_length=1)
     date: date
-    hours: float | None = Field(None, ge=0)
+    hours: float | None = Field(default=None, ge=0)
     file: str | None = None
-    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 class Assessment(_Model):

@@ -11,7 +11,8 @@ everything marked provisional.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
+from typing import TypeAlias
 
 from .model import (
     ALL_VARIANTS,
@@ -26,8 +27,8 @@ from .model import (
     logic_leaves,
 )
 
-Path = tuple[str | int, ...]
-Found = Iterator[tuple[Path, str]]
+Path: TypeAlias = tuple[str | int, ...]
+Found: TypeAlias = Iterator[tuple[Path, str]]
 
 ID_PATTERN = re.compile(r"^[0-9A-Z][0-9A-Za-z]*(\.[0-9A-Za-z]+)*$")
 
@@ -58,18 +59,20 @@ def _criteria_with_paths(cat: Catalogue) -> Iterator[tuple[Path, str, Criterion]
 def _check_ids(cat: Catalogue) -> Found:
     groups: dict[str, Path] = {}
     for a, area in enumerate(cat.areas):
-        for path, gid in [(("areas", a, "id"), area.id)] + [
-            (("areas", a, "profiles", p, "id"), prof.id) for p, prof in enumerate(area.profiles)
-        ]:
+        group_ids: list[tuple[Path, str]] = [(("areas", a, "id"), area.id)]
+        group_ids += [(("areas", a, "profiles", p, "id"), prof.id) for p, prof in enumerate(area.profiles)]
+        for group_path, gid in group_ids:
             if not ID_PATTERN.match(gid):
-                yield path, f"Kennung '{gid}' hat nicht die Form 1, 4B oder 5"
+                yield group_path, f"Kennung '{gid}' hat nicht die Form 1, 4B oder 5"
             if gid in groups:
-                yield path, f"Kennung '{gid}' doppelt (schon bei {_fmt(groups[gid])})"
+                yield group_path, f"Kennung '{gid}' doppelt (schon bei {_fmt(groups[gid])})"
             else:
-                groups[gid] = path
+                groups[gid] = group_path
     items: dict[str, Path] = {}
     for path, parent_id, crit in _criteria_with_paths(cat):
-        entries = [(path + ("id",), crit.id, parent_id, "Kriterium", "Bereichs- bzw. Profilkennung")]
+        entries: list[tuple[Path, str, str, str, str]] = [
+            (path + ("id",), crit.id, parent_id, "Kriterium", "Bereichs- bzw. Profilkennung")
+        ]
         entries += [
             (path + ("items", i, "id"), item.id, crit.id + ".", "Unterpunkt", "Kennung des Kriteriums und einen Punkt")
             for i, item in enumerate(crit.items)
@@ -91,7 +94,9 @@ def _check_references(cat: Catalogue) -> Found:
         if crit.logic is not None:
             leaves = logic_leaves(crit.logic)
             if crit.id not in leaves:
-                yield path + ("logic",), f"nennt das Kriterium {crit.id} selbst nicht (seine eigene Aussage zählte sonst nie)"
+                yield path + ("logic",), (
+                    f"nennt das Kriterium {crit.id} selbst nicht (seine eigene Aussage zählte sonst nie)"
+                )
             for leaf in sorted({x for x in leaves if leaves.count(x) > 1}):
                 yield path + ("logic",), f"nennt '{leaf}' mehrfach"
             for leaf in leaves:
@@ -104,17 +109,17 @@ def _check_references(cat: Catalogue) -> Found:
                     yield path + ("items", i, "id"), f"Unterpunkt '{item.id}' kommt in logic von {crit.id} nicht vor"
         for i, item in enumerate(crit.all_items()):
             base = path if i == 0 else path + ("items", i - 1)
-            for r, rule in enumerate(item.frequency):
-                if rule.activity is not None and rule.activity not in cat.activity_kinds:
+            for r, frequency in enumerate(item.frequency):
+                if frequency.activity is not None and frequency.activity not in cat.activity_kinds:
                     yield base + ("frequency", r, "activity"), (
-                        f"Angebotsart '{rule.activity}' ist nicht unter activity_kinds erklärt"
+                        f"Angebotsart '{frequency.activity}' ist nicht unter activity_kinds erklärt"
                     )
-                if rule.each_min_sessions is not None and rule.count != "records":
+                if frequency.each_min_sessions is not None and frequency.count != "records":
                     yield base + ("frequency", r, "each_min_sessions"), (
                         "each_min_sessions gilt nur mit count: records (gezählt werden Angebote, nicht Termine)"
                     )
-            for r, rule in enumerate(item.evidence):
-                yield from _check_evidence_rule(cat, rule, base + ("evidence", r))
+            for r, evidence in enumerate(item.evidence):
+                yield from _check_evidence_rule(cat, evidence, base + ("evidence", r))
 
 
 def _check_evidence_rule(cat: Catalogue, rule: EvidenceRule, path: Path) -> Found:
@@ -173,15 +178,21 @@ def _check_thresholds(cat: Catalogue) -> Found:
             if rule.min_chosen > n:
                 yield rpath + ("min_chosen",), f"{rule.min_chosen} Profile zu wählen, aber nur {n} vorhanden"
             if rule.max_chosen is not None and rule.max_chosen < rule.min_chosen:
-                yield rpath + ("max_chosen",), f"max_chosen {rule.max_chosen} ist kleiner als min_chosen {rule.min_chosen}"
+                yield rpath + ("max_chosen",), (
+                    f"max_chosen {rule.max_chosen} ist kleiner als min_chosen {rule.min_chosen}"
+                )
             if rule.min_met is not None and rule.min_met > rule.min_chosen:
-                yield rpath + ("min_met",), f"min_met {rule.min_met} ist größer als min_chosen {rule.min_chosen}: min_chosen anheben"
+                yield rpath + ("min_met",), (
+                    f"min_met {rule.min_met} ist größer als min_chosen {rule.min_chosen}: min_chosen anheben"
+                )
             elif rule.min_met is not None and rule.min_met > min(n, rule.max_chosen or n):
-                yield rpath + ("min_met",), f"{rule.min_met} erfüllte Profile verlangt, aber höchstens {min(n, rule.max_chosen or n)} wählbar"
+                yield rpath + ("min_met",), (
+                    f"{rule.min_met} erfüllte Profile verlangt, aber höchstens {min(n, rule.max_chosen or n)} wählbar"
+                )
 
 
 def _check_provisional(cat: Catalogue) -> Found:
-    def walk(obj, path: Path) -> Found:
+    def walk(obj: object, path: Path) -> Found:
         if getattr(obj, "provisional", False) and not (getattr(obj, "note", None) or "").strip():
             yield path + ("provisional",), "provisional: true braucht eine note, die sagt, warum der Wert vorläufig ist"
         for name in ("areas", "criteria", "profiles", "items"):

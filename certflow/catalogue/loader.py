@@ -15,7 +15,9 @@ def parse_catalogue(text: str, source: str = "<catalogue>") -> Catalogue:
     """Parse and fully check a catalogue given as YAML text."""
     doc = read_document(text, source, CatalogueError)
     if not isinstance(doc.data, dict):
-        raise CatalogueError([doc.problem((), "ein Katalog ist ein Abschnitt mit Schlüsseln (programme, version, areas, ...)")])
+        raise CatalogueError(
+            [doc.problem((), "ein Katalog ist ein Abschnitt mit Schlüsseln (programme, version, areas, ...)")]
+        )
     catalogue = validate_model(Catalogue, doc, CatalogueError)
     problems = [doc.problem(path, message) for path, message in check_catalogue(catalogue)]
     if problems:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any, Literal, Union
+from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -85,9 +85,9 @@ class FrequencyRule(_Model):
 
     activity: str | None = None
     count: Literal["sessions", "records"] = "sessions"
-    min: int = Field(1, ge=1)
+    min: int = Field(default=1, ge=1)
     every: Window | None = None
-    each_min_sessions: int | None = Field(None, ge=1)
+    each_min_sessions: int | None = Field(default=None, ge=1)
     applies_to: AppliesTo | None = None
 
 
@@ -95,9 +95,9 @@ class EvidenceOption(_Model):
     """One kind of evidence and what makes a piece of it count."""
 
     kind: str
-    min_count: int = Field(1, ge=1)
-    min_hours: float | None = Field(None, gt=0)
-    max_age_years: int | None = Field(None, ge=1)
+    min_count: int = Field(default=1, ge=1)
+    min_hours: float | None = Field(default=None, gt=0)
+    max_age_years: int | None = Field(default=None, ge=1)
     within_period: bool = False
 
 
@@ -124,14 +124,14 @@ class EvidenceRule(EvidenceOption):
 
 
 class AllOf(_Model):
-    all: list["Logic"] = Field(min_length=1)
+    all: list[Logic] = Field(min_length=1)
 
 
 class AnyOf(_Model):
-    any: list["Logic"] = Field(min_length=1)
+    any: list[Logic] = Field(min_length=1)
 
 
-Logic = Union[str, AllOf, AnyOf]
+Logic: TypeAlias = str | AllOf | AnyOf
 
 
 def _parse_logic(value: Any, where: str = "") -> Logic:
@@ -147,21 +147,23 @@ def _parse_logic(value: Any, where: str = "") -> Logic:
     raise ValueError(f"{where}erwartet eine Kennung oder genau einen Schlüssel 'all' oder 'any'")
 
 
+def logic_children(logic: AllOf | AnyOf) -> list[Logic]:
+    """The operands of an ``all`` or ``any`` node."""
+    return logic.all if isinstance(logic, AllOf) else logic.any
+
+
 def logic_leaves(logic: Logic) -> list[str]:
     if isinstance(logic, str):
         return [logic]
-    children = logic.all if isinstance(logic, AllOf) else logic.any
-    return [leaf for child in children for leaf in logic_leaves(child)]
+    return [leaf for child in logic_children(logic) for leaf in logic_leaves(child)]
 
 
 def format_logic(logic: Logic) -> str:
     """``{any: [1.3, 1.3.1]}`` -> ``1.3 ODER 1.3.1`` (German, as in the checklists)."""
     if isinstance(logic, str):
         return logic
-    is_all = isinstance(logic, AllOf)
-    children = logic.all if is_all else logic.any
-    parts = [format_logic(c) if isinstance(c, str) else f"({format_logic(c)})" for c in children]
-    return (" UND " if is_all else " ODER ").join(parts)
+    parts = [format_logic(c) if isinstance(c, str) else f"({format_logic(c)})" for c in logic_children(logic)]
+    return (" UND " if isinstance(logic, AllOf) else " ODER ").join(parts)
 
 
 class Item(_Model):
@@ -182,7 +184,7 @@ class Criterion(Item):
     """A scored criterion: its own statement, sub-items, and how they combine."""
 
     level: Level
-    points: int = Field(1, ge=0)
+    points: int = Field(default=1, ge=0)
     items: list[Item] = Field(default_factory=list)
     logic: Logic | None = None
 
@@ -211,8 +213,8 @@ class ThresholdOverride(_Model):
 
     procedure: list[ProcedureKind] = Field(default_factory=lambda: list(ProcedureKind), min_length=1)
     form: list[Form] = Field(default_factory=lambda: list(Form), min_length=1)
-    min_points: int | None = Field(None, ge=0)
-    min_basis: int | None = Field(None, ge=0)
+    min_points: int | None = Field(default=None, ge=0)
+    min_basis: int | None = Field(default=None, ge=0)
 
     def matches(self, variant: Variant) -> bool:
         return variant.procedure in self.procedure and variant.form in self.form
@@ -221,8 +223,8 @@ class ThresholdOverride(_Model):
 class Threshold(_Model):
     """The minimum an area (or a profile) must reach; the first matching override wins."""
 
-    min_points: int = Field(0, ge=0)
-    min_basis: int = Field(0, ge=0)
+    min_points: int = Field(default=0, ge=0)
+    min_basis: int = Field(default=0, ge=0)
     overrides: list[ThresholdOverride] = Field(default_factory=list)
     provisional: bool = False
     note: str | None = None
@@ -254,9 +256,9 @@ class Profile(_Model):
 class ProfileRule(_Model):
     """How many profiles a Familienzentrum must choose, and how many of them it must meet."""
 
-    min_chosen: int = Field(1, ge=0)
-    max_chosen: int | None = Field(None, ge=1)
-    min_met: int | None = Field(None, ge=0)
+    min_chosen: int = Field(default=1, ge=0)
+    max_chosen: int | None = Field(default=None, ge=1)
+    min_met: int | None = Field(default=None, ge=0)
     provisional: bool = False
     note: str | None = None
 

@@ -2,7 +2,8 @@
 
 Exit codes: 0 success (for ``score``: the seal's rules are met), 1 rules not
 met, 2 bad input or usage, 3 refused by the lifecycle's rules (role, scope,
-state, unknown user or record, conflict, frozen data; see :mod:`.session`).
+state, unknown user or record, conflict, frozen data, who acts not proven; see :mod:`.session`).
+Every command with ``--as`` proves who acts first (a token, a password, or ``--local-admin``).
 Bad input is printed with file, line and field, never as a traceback; an internal error (a bug) is
 one German line and exit 70 (``CERTFLOW_DEBUG=1`` shows the traceback).
 """
@@ -16,6 +17,7 @@ import click
 from .database import audit, db
 from ..errors import InputError
 from .assessment import assessment
+from .backup import backup, restore
 from .catalogue import catalogue
 from .demo import demo
 from .lifecycle import certificate, contingent, history, overview, procedure, verbund
@@ -25,7 +27,7 @@ from .records import familienzentrum, jugendamt, kitas, traeger, users
 from .reminders import calendar_command, inbox, reminders, scheduler
 from .score import score
 from .serve import serve
-from .session import db_option
+from .session import db_option, local_admin_option, require_proof
 
 
 class _Group(click.Group):
@@ -42,11 +44,17 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="certflow")
 @db_option
+@local_admin_option
 def cli() -> None:
     """certflow: Zertifizierungsverfahren für das Gütesiegel Familienzentrum NRW.
 
+    Wer mit --as handelt, weist sich aus: mit einem Zugangsschlüssel (certflow users token;
+    CERTFLOW_TOKEN oder --token-file DATEI), im Terminal mit dem Passwort, oder auf dem Server
+    mit certflow --local-admin als Administration dieses Rechners.
+
     Exit-Codes: 0 erledigt (score: Anforderungen erfüllt), 1 Anforderungen nicht erfüllt,
-    2 fehlerhafte Eingabe oder Aufruf, 3 nach den Regeln abgelehnt (Rolle, Zuständigkeit, Zustand).
+    2 fehlerhafte Eingabe oder Aufruf, 3 nach den Regeln abgelehnt (Rolle, Zuständigkeit, Zustand,
+    nicht angemeldet).
     """
 
 
@@ -59,9 +67,12 @@ cli.add_command(audit)
 cli.add_command(packet)
 cli.add_command(qualitaetsprofil)
 cli.add_command(serve)
+cli.add_command(backup)
+cli.add_command(restore)
 for command in (overview, history, procedure, certificate, contingent, verbund, kitas, familienzentrum, users,
                 jugendamt, traeger, reminders, inbox, calendar_command, scheduler):
     cli.add_command(command)
+require_proof(cli)  # every command with --as proves who acts before it runs (certflow.cli.session)
 
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: never 1, which means "rules not met"

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 import yaml
 
 from ..assessment.migrate import migrate_assessment
 from ..catalogue import load_catalogue
+from ..output import OutputError, write_atomically
 from .options import load_pair
+from .session import EXIT_INPUT
 
 
 @click.group()
@@ -41,10 +42,11 @@ def migrate(file: str, catalogue_path: str | None, target: str, output: str) -> 
     data = carried.model_dump(mode="json", exclude_defaults=True)
     text = (json.dumps(data, ensure_ascii=False, indent=2) + "\n" if output.endswith(".json")
             else yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
-    out = Path(output)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)  # never leave a half-written file behind
+    try:
+        write_atomically(output, text)  # all or nothing, never a half-written file
+    except OutputError as exc:
+        click.echo(f"Fehler: {exc}", err=True)
+        raise SystemExit(EXIT_INPUT) from None
     click.echo(f"{len(carried.answers)} von {len(a.answers)} Antworten übernommen nach {output} ({new.key})")
     if dropped:
         click.echo(f"{len(dropped)} Angaben entfallen:")

@@ -2,7 +2,9 @@
 
 Two Jugendämter, a dozen Kitas, a Verbund of three and procedures in every
 state (see :mod:`certflow.demo_data`); it prints what it made, the overview, the
-users to pass to ``--as`` and commands to try. ``--today`` makes it
+users to pass to ``--as`` and commands to try: the administrator's with
+``certflow --local-admin``, the other users' with a token file each, written first by
+``certflow --local-admin users token USER > USER.token``. ``--today`` makes it
 reproducible: the same day gives the same database, output and documents.
 
 The documents (unless ``--no-documents``): the audit packet of every procedure with a
@@ -147,11 +149,8 @@ def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool, s
     (Exit 2). Exit 1, wenn ein Dokument nicht erstellt werden konnte.
     """
     from ..catalogue.model import Form
-    from ..db import UnitOfWork, make_engine, upgrade
-    from ..demo_data import ADMIN, DemoClock, build_demo
+    from ..demo_data import ADMIN, make_demo
     from ..lifecycle.machinery import local_date, utc_now
-    from ..scheduler import replan
-    from ..services import overview
     from .views import overview_table, users_table
 
     day = today or local_date(utc_now())
@@ -164,16 +163,8 @@ def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool, s
             raise click.BadParameter("der Ordner der Dokumente kann nicht die Datenbank sein", param_hint="--documents")
         _check_documents_dir(folder)
     _remove(db_path)
-    engine = make_engine(f"sqlite:///{db_path}")
-    try:
-        upgrade(engine)
-        with _BuildProgress(enabled=sys.stdout.isatty()) as progress:
-            summary = build_demo(engine, day, progress, settings=settings)
-        with UnitOfWork(engine, clock=DemoClock.on(day)) as uow:
-            rows = overview(uow, ADMIN, day)
-        planned = replan(engine, DemoClock.on(day)()).planned  # fill the reminder table as of that day
-    finally:
-        engine.dispose()
+    with _BuildProgress(enabled=sys.stdout.isatty()) as progress:
+        summary, rows, planned = make_demo(db_path, day, progress, settings=settings)
 
     console = make_console()
     console.print(f"Demo-Datenbank {db_path} angelegt, Stand {day:%d.%m.%Y}.", soft_wrap=True)
@@ -187,12 +178,14 @@ def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool, s
     console.print()
     console.print(overview_table(rows, day, title=f"Übersicht (als {ADMIN})"))
     console.print(users_table(summary.users, title="Benutzer für --as"))
+    db = shlex.quote(str(db_path))
+    # the demo's administrator is the machine's administrator account unless CERTFLOW_ADMIN_USER names another
+    local = f"certflow --db {db} --local-admin" if settings.admin_user == ADMIN else \
+        f"CERTFLOW_ADMIN_USER={ADMIN} certflow --db {db} --local-admin"
     console.print(f"Erinnerungen geplant: {planned}; was am {day:%d.%m.%Y} fällig ist, zeigt:")
-    console.print(f"  certflow --db {shlex.quote(str(db_path))} reminders plan --as admin --as-of {day.isoformat()}",
-                  soft_wrap=True)
+    console.print(f"  {local} reminders plan --as-of {day.isoformat()}", soft_wrap=True)
 
     by_fz = {row.familienzentrum_id: row for row in rows}
-    db = shlex.quote(str(db_path))
     audited = by_fz["fz-kunterbunt"].procedure_id
     documents = None
     if folder is not None:
@@ -204,35 +197,51 @@ def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool, s
             console.print(f"  Fehler {job_id}: {message}", soft_wrap=True)
     nominated = by_fz["fz-sonnenblume"].procedure_id
     verbund = next(r.familienzentrum_id for r in rows if r.form is Form.VERBUND)
+    with_token: set[str] = set()
+
+    def example(what: str, command: str, user: str | None = None) -> tuple[str, list[str]]:
+        """A command to try; with ``user``, ``{as}`` becomes ``--as USER --token-file USER.token``, and before
+        the user's first command comes the line that writes their token into that file."""
+        if user is None:
+            return what, [command]
+        make = [] if user in with_token else [f"{local} users token {user} --label Demo > {user}.token"]
+        with_token.add(user)
+        return what, [*make, command.replace("{as}", f"--as {user} --token-file {user}.token")]
+
     examples = [
-        ("Übersicht, wie das Jugendamt Wiesental sie sieht", f"certflow --db {db} overview --as koord-wiesental"),
-        ("Verlauf eines Verfahrens", f"certflow --db {db} history {audited} --as zert-1"),
-        ("Zertifizieren (Vier-Augen-Prinzip)",
-         f"certflow --db {db} procedure decide {audited} --outcome certify --as zert-2 "
-         "--reason 'Alle Bereiche erfüllt'"),
-        ("Abgelehnt (Exit-Code 3): ein Auditor entscheidet nicht",
-         f"certflow --db {db} procedure decide {audited} --outcome certify --as auditor-1 --reason 'x'"),
-        ("Anmelden", f"certflow --db {db} procedure register {nominated} --as leitung-sonnenblume --reason "
-                     "'Einladung angenommen'"),
-        ("Re-Zertifizierung eröffnen", f"certflow --db {db} certificate recertify fz-senfkorn --as zert-1 "
-                                      "--reason 'Unterlagen versandt'"),
-        ("Nach Ablauf des Siegels: neue Erst-Zertifizierung",
-         f"certflow --db {db} procedure nominate fz-zechenhaus --kgj {summary.nomination_kgj} --as koord-hellbach "
-         "--reason 'Beschluss des JHA'"),
-        ("Austritt aus dem Verbund (kostet das Gütesiegel nicht)",
-         f"certflow --db {db} verbund leave {verbund} k03 --as zert-1 --reason 'Trägerwechsel'"),
-        ("Prüfprotokoll nachrechnen", f"certflow audit verify --url sqlite:///{db_path}"),
-        ("Alle Auditpakete eines Jugendamts als PDF, parallel (Exit 1, wenn eines scheitert)",
-         f"certflow --db {db} packet --all --jugendamt ja-wiesental -o pakete --as koord-wiesental"),
+        example("Übersicht, wie das Jugendamt Wiesental sie sieht",
+                f"certflow --db {db} overview {{as}}", "koord-wiesental"),
+        example("Verlauf eines Verfahrens (als Administration dieses Rechners)", f"{local} history {audited}"),
+        example("Zertifizieren (Vier-Augen-Prinzip)",
+                f"certflow --db {db} procedure decide {audited} --outcome certify {{as}} "
+                "--reason 'Alle Bereiche erfüllt'", "zert-2"),
+        example("Abgelehnt (Exit-Code 3): ein Auditor entscheidet nicht",
+                f"certflow --db {db} procedure decide {audited} --outcome certify {{as}} --reason 'x'", "auditor-1"),
+        example("Anmelden", f"certflow --db {db} procedure register {nominated} {{as}} --reason "
+                            "'Einladung angenommen'", "leitung-sonnenblume"),
+        example("Re-Zertifizierung eröffnen", f"certflow --db {db} certificate recertify fz-senfkorn {{as}} "
+                                              "--reason 'Unterlagen versandt'", "zert-1"),
+        example("Nach Ablauf des Siegels: neue Erst-Zertifizierung",
+                f"certflow --db {db} procedure nominate fz-zechenhaus --kgj {summary.nomination_kgj} {{as}} "
+                "--reason 'Beschluss des JHA'", "koord-hellbach"),
+        example("Austritt aus dem Verbund (kostet das Gütesiegel nicht)",
+                f"certflow --db {db} verbund leave {verbund} k03 {{as}} --reason 'Trägerwechsel'", "zert-1"),
+        example("Prüfprotokoll nachrechnen", f"certflow audit verify --url sqlite:///{db_path}"),
+        example("Alle Auditpakete eines Jugendamts als PDF, parallel (Exit 1, wenn eines scheitert)",
+                f"certflow --db {db} packet --all --jugendamt ja-wiesental -o pakete {{as}}", "koord-wiesental"),
     ]
     written = documents.files if documents is not None else {}
     if audited in written:  # signed off by its auditor in the demo: the file is the packet signed off
-        examples.append(("Ein Auditpaket der Demo mit der bei der Abzeichnung gespeicherten SHA-256 vergleichen",
-                         f"certflow --db {db} packet verify {shlex.quote(str(written[audited]))} --as zert-1"))
-    console.print("Zum Ausprobieren:")
-    for what, command in examples:
+        examples.append(example("Ein Auditpaket der Demo mit der bei der Abzeichnung gespeicherten SHA-256 "
+                                "vergleichen", f"{local} packet verify {shlex.quote(str(written[audited]))}"))
+    console.print("Zum Ausprobieren. Wer handelt, weist sich aus: die Administration dieses Rechners mit "
+                  "--local-admin, alle anderen mit einem Zugangsschlüssel, den certflow users token einmal "
+                  "ausgibt (hier in eine Datei je Benutzer; sonst in CERTFLOW_TOKEN). Im Terminal geht auch das "
+                  "Passwort (certflow users password).")
+    for what, commands in examples:
         console.print(f"  # {what}")
-        console.print(f"  {command}", soft_wrap=True)
+        for command in commands:
+            console.print(f"  {command}", soft_wrap=True)
     if documents is not None and documents.failed:
         raise SystemExit(1)
     if serve:  # the web application on the demo database, logins printed (certflow.cli.serve)

@@ -1,5 +1,5 @@
-"""What the commands that write PDF documents share: the target file, the configured signature, a use case
-on the :class:`~certflow.services.runner.Application`, the lines of a batch.
+"""What the commands that write PDF documents share: the target file, the configured signature, the lines
+of a batch (a use case on the :class:`~certflow.services.runner.Application` is :func:`.session.use`).
 
 The documents themselves are read and rendered by :mod:`certflow.services.rendering` (worker
 processes, the deployment's templates, evidence store and signature from the settings); the
@@ -8,37 +8,17 @@ sign-off by :func:`certflow.services.procedures.sign_off`. Here: option checks a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
-from .session import app_for, fail
+from .session import use
 
 if TYPE_CHECKING:
     from ..packet import BatchReport, SignerConfig
-    from ..services.runner import Application
 
-__all__ = ["configured_signer", "echo_batch", "target_file", "use"]
-
-T = TypeVar("T")
-
-
-def use(ctx: click.Context, use_case: Callable[[Application], T]) -> T:
-    """``use_case(app)`` for a use case that runs its own units of work (a document, the sign-off);
-    its failures become German messages and exit codes, as with :func:`.session.run`."""
-    from ..services.runner import UseCaseError
-
-    app = app_for(ctx)
-    try:
-        result = use_case(app)
-    except UseCaseError as exc:
-        fail(exc)
-    for note in app.notes:
-        click.echo(f"Hinweis: {note}", err=True)
-    app.notes.clear()
-    return result
+__all__ = ["configured_signer", "echo_batch", "target_file"]
 
 
 def target_file(out: Path) -> None:

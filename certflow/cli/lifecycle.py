@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from ..lifecycle.contingents import MAX_PLACES
 from .console import make_console
 from .default_group import DefaultGroup
 from .session import DATE, EXIT_INPUT, KGJ, app_for, as_option, reason_option, report, run, with_db
@@ -111,7 +112,8 @@ def sign_off(ctx, procedure_id, out, actor, reason) -> None:
     Das Auditpaket wird dabei erzeugt und seine SHA-256 mit der Abzeichnung gespeichert;
     certflow packet verify DATEI prüft später, ob eine Datei genau dieses Paket ist.
     """
-    from .documents import configured_signer, use
+    from .documents import configured_signer
+    from .session import use
 
     if out is not None and not out.parent.is_dir():
         raise click.BadParameter(f"Ordner {out.parent} gibt es nicht", param_hint="-o")
@@ -250,7 +252,7 @@ def advance(ctx, actor, reason) -> None:
 def render_certificate_command(ctx, number, out, actor) -> None:
     """Die Urkunde eines Gütesiegels (neueste Laufzeit) als PDF/A-3 erzeugen."""
     from ..services.rendering import render_certificate
-    from .documents import use
+    from .session import use
 
     result = use(ctx, lambda app: render_certificate(app, actor, number, out))
     click.echo(f"Urkunde {out}: {result.pages} Seite(n)")
@@ -268,7 +270,8 @@ def contingent() -> None:
 @contingent.command("grant")
 @click.argument("jugendamt_id", metavar="JUGENDAMT")
 @click.option("--kgj", type=KGJ, required=True, help="Kindergartenjahr, z. B. 2025/26")
-@click.option("--places", type=click.IntRange(min=1), required=True, help="Anzahl neuer Plätze")
+@click.option("--places", type=click.IntRange(min=1, max=MAX_PLACES), required=True,
+              help=f"Anzahl neuer Plätze (1 bis {MAX_PLACES})")
 @as_option
 @reason_option
 @with_db
@@ -280,7 +283,8 @@ def grant(ctx, jugendamt_id, kgj, places, actor, reason) -> None:
 @contingent.command("return")
 @click.argument("jugendamt_id", metavar="JUGENDAMT")
 @click.option("--kgj", type=KGJ, required=True, help="Kindergartenjahr, z. B. 2025/26")
-@click.option("--places", type=click.IntRange(min=1), default=1, show_default=True, help="Anzahl der Plätze")
+@click.option("--places", type=click.IntRange(min=1, max=MAX_PLACES), default=1, show_default=True,
+              help=f"Anzahl der Plätze (1 bis {MAX_PLACES})")
 @as_option
 @reason_option
 @with_db

@@ -18,8 +18,8 @@ import click
 from click.core import ParameterSource
 
 from .default_group import DefaultGroup
-from .documents import configured_signer, target_file, use
-from .session import EXIT_INPUT, as_option, run, with_db
+from .documents import configured_signer, target_file
+from .session import EXIT_INPUT, as_option, run, use, with_db
 
 __all__ = ["packet"]
 
@@ -120,7 +120,8 @@ def render(ctx: click.Context, procedure_id: str | None, out: Path, actor: str, 
               help="Statt der Datenbank: mit dieser SHA-256 vergleichen")
 @click.option("--trust", "trust_roots", multiple=True, metavar="ZERTIFIKAT",
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Zertifikat (PEM/DER), dem eine digitale Signatur vertrauen darf (mehrfach möglich)")
+              help="Zertifikat (PEM/DER), auf das eine digitale Signatur zurückgehen muss (mehrfach möglich); "
+                   "ohne --trust wird nicht geprüft, wer signiert hat")
 @with_db
 def verify(ctx: click.Context, file: Path, actor: str | None, procedure_id: str | None,
            expected: str | None, trust_roots: tuple[Path, ...]) -> None:
@@ -128,6 +129,11 @@ def verify(ctx: click.Context, file: Path, actor: str | None, procedure_id: str 
 
     Mit --as liest certflow das Verfahren aus dem eingebetteten manifest.json und vergleicht mit
     der SHA-256, die bei der Abzeichnung gespeichert wurde.
+
+    Folgt dem Paket eine digitale Signatur, nennt die Ausgabe jede Prüfung: Signatur intakt,
+    Signatur vertrauenswürdig (nur mit --trust: sie muss auf ein angegebenes Zertifikat
+    zurückgehen) und nach der Signatur unverändert (nichts außer weiteren Signaturen
+    vertrauenswürdiger Unterzeichner hinzugefügt). Schlägt eine fehl: Exit 1.
     """
     from ..packet import PacketError, read_manifest, verify_packet
 

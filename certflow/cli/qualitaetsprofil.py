@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from .documents import target_file, use
-from .session import as_option, with_db
+from .documents import target_file
+from .session import as_option, use, with_db
 
 __all__ = ["qualitaetsprofil"]
 

@@ -55,13 +55,22 @@ def _moment(as_of: str | None) -> datetime:
     now = utc_now()
     if not as_of:
         return now
+    from ..calendar import date_range_problem
+
+    at: datetime | None = None
     try:
         if "T" in as_of or " " in as_of.strip():
             at = datetime.fromisoformat(as_of.strip())
-            return (at if at.tzinfo else at.replace(tzinfo=BERLIN)).astimezone(now.tzinfo)
-        day = date.fromisoformat(as_of.strip())
+            day = at.date()
+        else:
+            day = date.fromisoformat(as_of.strip())
     except ValueError:
         _usage(f"--as-of: „{as_of}“ ist kein Datum (JJJJ-MM-TT) und kein Zeitpunkt (JJJJ-MM-TTTHH:MM)")
+    problem = date_range_problem(day, "--as-of")  # outside it, the date arithmetic would overflow
+    if problem:
+        _usage(problem)
+    if at is not None:
+        return (at if at.tzinfo else at.replace(tzinfo=BERLIN)).astimezone(now.tzinfo)
     if day == local_date(now):
         return now
     return datetime.combine(day, time(12, 0), tzinfo=BERLIN).astimezone(now.tzinfo)
@@ -280,11 +289,12 @@ def calendar_command(ctx: click.Context, jugendamt_id: str | None, familienzentr
     if output == "-":
         click.echo(feed.body.decode("utf-8"), nl=False)
         return
+    from ..output import OutputError, write_atomically
+
     try:
-        with open(output, "wb") as handle:
-            handle.write(feed.body)
-    except OSError as exc:
-        _usage(f"{output}: nicht schreibbar ({exc.strerror or exc})")
+        write_atomically(output, feed.body)  # all or nothing
+    except OutputError as exc:
+        _usage(f"Fehler: {exc}")
     click.echo(f"{output}: {feed.events} Termine")
 
 

@@ -99,8 +99,8 @@ def _criterion_label(c: Criterion) -> str:
 def _add_criterion(parent: Tree, cat: Catalogue, crit: Criterion) -> None:
     node = parent.add(_criterion_label(crit))
     for item in crit.all_items():
-        target = node if item.id == crit.id else node.add(f"{item.id} {item.title}"
-                                                          + (f" [{applies_text(item.applies_to)}]" if applies_text(item.applies_to) else ""))
+        scope = applies_text(item.applies_to)
+        target = node if item.id == crit.id else node.add(f"{item.id} {item.title}" + (f" [{scope}]" if scope else ""))
         for rule in item.frequency:
             label = cat.activity_kinds.get(rule.activity) if rule.activity else None
             target.add(f"Häufigkeit: {frequency_text(rule, label)}")

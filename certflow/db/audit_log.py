@@ -7,6 +7,11 @@ ISO 8601 with microseconds); ``prev_hash`` is the previous entry's hash (64
 zeros for the first). Changing, removing or reordering an entry breaks the
 chain; :func:`verify` recomputes it and names the first broken entry.
 
+An anchor (:class:`Checkpoint`: the seq and hash of an entry, kept outside the database, e.g.
+written by ``certflow audit anchor``) catches what the chain alone cannot: anyone who can write the
+database can recompute every hash after a change, or cut the tail and set ``audit_head`` to match.
+:func:`check_checkpoint` says whether the entry at the anchor's seq still has the anchor's hash.
+
 Writers serialise on the one row of ``audit_head`` (last seq and hash):
 ``SELECT ... FOR UPDATE`` on PostgreSQL (held to the end of the transaction),
 the ``BEGIN IMMEDIATE`` write lock on SQLite (see :mod:`.engine`). So two
@@ -20,7 +25,7 @@ import hashlib
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from enum import Enum
 from typing import Any
 
@@ -30,8 +35,8 @@ from sqlalchemy.orm import Session
 from .tables import GENESIS_HASH, AuditHeadRow, AuditLogRow
 
 __all__ = [
-    "AuditEntry", "VerifyResult", "append", "canonical_payload", "count", "entries", "entry_hash", "procedure_history",
-    "state_since", "verify",
+    "AuditEntry", "Checkpoint", "VerifyResult", "append", "canonical_payload", "check_checkpoint", "count", "entries",
+    "entry_hash", "procedure_history", "state_since", "verify",
 ]
 
 _LOG = AuditLogRow.__table__
@@ -57,11 +62,31 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A point of the chain: the entry ``seq`` and its ``hash`` (seq 0: the empty chain, :data:`GENESIS_HASH`)."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyResult:
+    """What a check of the audit trail found; ``ok`` only when every check it made passed.
+
+    ``problem`` and ``first_broken``: the hash chain; ``head``: its last entry (when the chain is intact);
+    ``anchor_problem``: the check against an anchor (if one was given); ``mismatches``: states in the
+    tables that differ from the trail's replay (if replayed), ``replayed`` counting the procedures and
+    certificates compared.
+    """
+
     ok: bool
     checked: int
     first_broken: int | None = None
     problem: str | None = None
+    head: Checkpoint | None = None
+    anchor_problem: str | None = None
+    mismatches: tuple[str, ...] = ()
+    replayed: tuple[int, int] | None = None
 
 
 def _json_default(value: Any) -> Any:
@@ -83,7 +108,7 @@ def _canonical(value: Any) -> str:
 def _iso(at: datetime) -> str:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("audit times must be timezone-aware")
-    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def canonical_payload(payload: Mapping[str, Any] | None) -> str:
@@ -116,7 +141,7 @@ def append(session: Session, *items: AuditEntry) -> list[AuditEntry]:
     for item in items:
         seq += 1
         payload = canonical_payload(item.payload)
-        fields = dict(at=item.at.astimezone(timezone.utc), actor_id=item.actor_id, action=item.action,
+        fields = dict(at=item.at.astimezone(UTC), actor_id=item.actor_id, action=item.action,
                       subject_kind=item.subject_kind, subject_id=str(item.subject_id), from_state=item.from_state,
                       to_state=item.to_state, reason=item.reason, payload=payload)
         digest = entry_hash(seq=seq, prev_hash=prev, **fields)
@@ -236,11 +261,30 @@ def _check_head(session: Session, checked: int, last_seq: int, last_hash: str) -
     if head.last_hash != last_hash:
         return _broken(checked, last_seq, f"Eintrag {last_seq} (das Ende der Kette) stimmt nicht mit dem "
                                           "gespeicherten Kopf überein")
-    return VerifyResult(ok=True, checked=checked)
+    return VerifyResult(ok=True, checked=checked, head=Checkpoint(last_seq, last_hash))
 
 
 def _broken(checked: int, seq: int, problem: str) -> VerifyResult:
     return VerifyResult(ok=False, checked=checked, first_broken=seq, problem=problem)
+
+
+def check_checkpoint(session: Session, anchor: Checkpoint) -> str | None:
+    """Whether the chain still holds ``anchor``: ``None``, or what is wrong (German).
+
+    The entry at the anchor's seq must exist and have the anchor's hash; as every hash covers the one
+    before, that vouches for every entry up to it. Entries after it are not judged (they came later).
+    """
+    if anchor.seq == 0:
+        return None if anchor.hash == GENESIS_HASH else "Der Anker nennt für Eintrag 0 eine falsche Prüfsumme"
+    stored = session.execute(select(_LOG.c.hash).where(_LOG.c.seq == anchor.seq)).scalar_one_or_none()
+    if stored is None:
+        last = session.execute(select(func.max(_LOG.c.seq))).scalar() or 0
+        return (f"Die Kette wurde gekürzt: sie endet bei Eintrag {last}, der Anker bestätigt Eintrag {anchor.seq}"
+                if last < anchor.seq else f"Eintrag {anchor.seq}, den der Anker bestätigt, fehlt")
+    if stored != anchor.hash:
+        return (f"Die Kette wurde bis Eintrag {anchor.seq} umgeschrieben: seine Prüfsumme ist nicht mehr die "
+                "des Ankers")
+    return None
 
 
 def count(session: Session) -> int:

@@ -19,7 +19,7 @@ only for that moment.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from types import TracebackType
 from typing import Any
 
@@ -36,6 +36,7 @@ from .repositories import (
 )
 from .repositories.accounts import AccountRepository
 from .repositories.audit_trail import AuditTrailRepository
+from .repositories.dashboard import DashboardRepository
 from .repositories.dialogue import DialogueRepository
 from .repositories.reminders import ContactRepository, InboxRepository, OutboxRepository, ReminderRepository
 from .versioning import VersionTracker
@@ -70,6 +71,7 @@ class UnitOfWork:
         self.certificates = CertificateRepository(self)
         self.accounts = AccountRepository(self)
         self.audit_log = AuditTrailRepository(self)
+        self.dashboard = DashboardRepository(self)  # the dashboard's figures and list of one Jugendamt
         self.dialogue = DialogueRepository(self)
         # reminders, mail outbox, in-app inbox, contact choices: on this unit of work's session
         self.reminders = ReminderRepository(self.session)
@@ -92,7 +94,7 @@ class UnitOfWork:
         at = self.clock()
         if at.tzinfo is None or at.utcoffset() is None:
             raise ValueError("the clock must return a timezone-aware datetime")
-        return at.astimezone(timezone.utc)
+        return at.astimezone(UTC)
 
     def record(self, *, actor_id: str, action: str, subject_kind: str, subject_id: str, reason: str,
                payload: Mapping[str, Any] | None = None, at: datetime | None = None,

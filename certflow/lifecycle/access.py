@@ -44,7 +44,10 @@ def may_see_familienzentrum(user: User, fz: Familienzentrum, procedures: Iterabl
 def visibility_refusal(user: User, fz: Familienzentrum, procedure: Procedure | None = None,
                        procedures: Iterable[Procedure] = ()) -> str | None:
     """``None`` when ``user`` may see it, else a German message that reveals nothing about it."""
-    ok = may_see_procedure(user, procedure, fz) if procedure is not None else may_see_familienzentrum(user, fz, procedures)
+    if procedure is not None:
+        ok = may_see_procedure(user, procedure, fz)
+    else:
+        ok = may_see_familienzentrum(user, fz, procedures)
     if ok:
         return None
     what = f"Verfahren {procedure.id}" if procedure is not None else f"Familienzentrum {fz.id}"

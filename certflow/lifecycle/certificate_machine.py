@@ -21,10 +21,25 @@ from transitions.core import EventData
 from ..calendar import format_date_de, recertification_opens, validity_end
 from . import guards
 from .entities import (
-    CERTIFICATE_FINAL_STATES, CERTIFICATE_STATE_LABELS, Certificate, CertificateState, Role, User,
+    CERTIFICATE_FINAL_STATES,
+    CERTIFICATE_STATE_LABELS,
+    Certificate,
+    CertificateState,
+    Role,
+    User,
 )
 from .machinery import (
-    Clock, ContextSpec, LifecycleMachine, Refused, StateChange, arg, fire_event, local_date, refuse_if, utc_now,
+    Clock,
+    ContextSpec,
+    LifecycleMachine,
+    Refused,
+    StateChange,
+    arg,
+    fire_event,
+    local_date,
+    refuse_if,
+    subject_of,
+    utc_now,
 )
 
 __all__ = ["CERTIFICATE_EVENT_LABELS", "CERTIFICATE_EVENT_ROLES", "CERTIFICATE_MACHINE", "fire_certificate",
@@ -51,7 +66,7 @@ CERTIFICATE_EVENT_ROLES: dict[str, frozenset[Role]] = {
 
 
 def _cert(event: EventData) -> Certificate:
-    return event.model.subject
+    return subject_of(event, Certificate)
 
 
 def _today(event: EventData) -> date:

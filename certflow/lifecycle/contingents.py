@@ -10,6 +10,11 @@ or raises :class:`~.machinery.Refused` with a German message. Free places are
 ``granted + carried_in - nominated - returned``. The database layer must still
 serialise concurrent nominations (no overbooking under concurrency); this
 module only keeps the arithmetic and the refusals.
+
+Decision (the sources give no number): one grant or return moves at most
+:data:`MAX_PLACES` places (10 000; all of NRW has about 3 000 Familienzentren,
+a decree gives a Jugendamt a handful), and no count of a contingent exceeds
+:data:`MAX_CONTINGENT_PLACES`, far below the database's integer columns.
 """
 
 from __future__ import annotations
@@ -19,7 +24,16 @@ from dataclasses import dataclass, replace
 from ..calendar import KindergartenYear
 from .machinery import Refused
 
-__all__ = ["Contingent", "carry_over", "free_place_refusal", "grant", "nominate", "release", "return_place"]
+__all__ = [
+    "MAX_CONTINGENT_PLACES", "MAX_PLACES", "Contingent", "carry_over", "free_place_refusal", "grant", "nominate",
+    "release", "return_place",
+]
+
+MAX_PLACES = 10_000
+"""The most places one grant (a decree) or one return may move."""
+
+MAX_CONTINGENT_PLACES = 1_000_000
+"""The most places any count of one contingent may reach (granted, nominated, returned, carried)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +58,9 @@ class Contingent:
     def __post_init__(self) -> None:
         for name in ("granted", "nominated", "returned", "carried_in", "carried_out"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"Kontingent: {name} muss eine ganze Zahl ab 0 sein, nicht {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CONTINGENT_PLACES:
+                raise ValueError(f"Kontingent: {name} muss eine ganze Zahl von 0 bis {MAX_CONTINGENT_PLACES} sein, "
+                                 f"nicht {value!r}")
         if self.free < 0:
             raise ValueError(f"Kontingent {self.kgj}: mehr Plätze vergeben oder zurückgegeben als vorhanden")
         if self.carried_out > self.returned:
@@ -82,10 +97,23 @@ def free_place_refusal(contingent: Contingent, jugendamt_name: str | None = None
     )
 
 
-def grant(contingent: Contingent, places: int) -> Contingent:
-    """The decree (or a later one) grants ``places`` more new places."""
+def _places_refusal(places: object, action: str) -> str | None:
+    """Why ``places`` is no count one grant or return may move (German), or ``None``."""
     if isinstance(places, bool) or not isinstance(places, int) or places < 1:
-        raise Refused(f"Es muss mindestens ein Platz zugeteilt werden, nicht {places!r}")
+        return f"Es muss mindestens ein Platz {action} werden, nicht {places!r}"
+    if places > MAX_PLACES:
+        shown = str(places) if len(str(places)) <= 24 else str(places)[:21] + "…"
+        return f"Es können höchstens {MAX_PLACES} Plätze auf einmal {action} werden, nicht {shown}"
+    return None
+
+
+def grant(contingent: Contingent, places: int) -> Contingent:
+    """The decree (or a later one) grants ``places`` more new places (1 to :data:`MAX_PLACES`)."""
+    message = _places_refusal(places, "zugeteilt")
+    if message:
+        raise Refused(message)
+    if contingent.granted + places > MAX_CONTINGENT_PLACES:
+        raise Refused(f"Das Kontingent {contingent.kgj} hätte dann mehr als {MAX_CONTINGENT_PLACES} Plätze")
     return replace(contingent, granted=contingent.granted + places)
 
 
@@ -113,8 +141,9 @@ def return_place(contingent: Contingent, places: int = 1, jugendamt_name: str | 
     A place given to a Kita whose procedure was withdrawn is first freed with
     :func:`release`; then it can be nominated again or returned.
     """
-    if isinstance(places, bool) or not isinstance(places, int) or places < 1:
-        raise Refused(f"Es muss mindestens ein Platz zurückgegeben werden, nicht {places!r}")
+    message = _places_refusal(places, "zurückgegeben")
+    if message:
+        raise Refused(message)
     if places > contingent.free:
         raise Refused(
             f"Das Jugendamt {_who(contingent, jugendamt_name)} kann für {contingent.kgj} nur "

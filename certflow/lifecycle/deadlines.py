@@ -22,7 +22,11 @@ from datetime import date, timedelta
 from ..calendar import MonthDay, format_date_de, recertification_opens
 from ..catalogue.model import ProcedureKind
 from .entities import (
-    PROCEDURE_FINAL_STATES, Certificate, CertificateState, Procedure, ProcedureState,
+    PROCEDURE_FINAL_STATES,
+    Certificate,
+    CertificateState,
+    Procedure,
+    ProcedureState,
 )
 
 __all__ = ["DEADLINE_RULES", "Deadline", "DeadlineRules", "deadlines", "next_deadline"]

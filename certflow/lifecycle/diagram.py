@@ -23,11 +23,16 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .certificate_machine import CERTIFICATE_MACHINE
 from .machinery import LifecycleMachine
 from .procedure_machine import PROCEDURE_MACHINE
+
+if TYPE_CHECKING:
+    from transitions.core import Callback, Transition  # Callback exists only in the library's stubs
 
 __all__ = ["DIAGRAMS", "REGENERATE", "mermaid", "update_document"]
 
@@ -37,8 +42,8 @@ DIAGRAMS: dict[str, LifecycleMachine] = {"procedure": PROCEDURE_MACHINE, "certif
 REGENERATE = "python -m certflow.lifecycle.diagram --write docs/lifecycle.md"
 
 
-def _guards(transition) -> str:
-    def name(func) -> str:
+def _guards(transition: Transition) -> str:
+    def name(func: Callback) -> str:
         return func.__name__ if callable(func) else str(func)
 
     names = [name(c.func) if c.target else f"not {name(c.func)}" for c in transition.conditions]
@@ -48,16 +53,17 @@ def _guards(transition) -> str:
 def mermaid(machine: LifecycleMachine) -> str:
     """A Mermaid ``stateDiagram-v2`` of ``machine``'s states and events (deterministic)."""
     lines = ["stateDiagram-v2"]
-    for state in machine.states.values():
+    states = machine.labelled_states()
+    for state in states:
         lines.append(f'    state "{state.label}" as {state.name}')
     lines.append(f"    [*] --> {machine.initial}")
-    for state in machine.states:
+    for source in machine.states:
         for name, event in machine.events.items():
-            for transition in event.transitions.get(state, ()):
-                dest = transition.dest or state
+            for transition in event.transitions.get(source, []):
+                dest = transition.dest or source
                 internal = " (intern)" if transition.dest is None else ""
-                lines.append(f"    {state} --> {dest}: {name}{internal}{_guards(transition)}")
-    for state in machine.states.values():
+                lines.append(f"    {source} --> {dest}: {name}{internal}{_guards(transition)}")
+    for state in states:
         if state.final:
             lines.append(f"    {state.name} --> [*]")
     return "\n".join(lines) + "\n"
@@ -74,8 +80,17 @@ def update_document(text: str) -> str:
         if not pattern.search(text):
             raise ValueError(f"marker '<!-- mermaid:{name} begin -->' ... '<!-- mermaid:{name} end -->' not found")
         fresh = f"```mermaid\n{mermaid(machine)}```\n"
-        text = pattern.sub(lambda m, fresh=fresh: m.group(1) + fresh + m.group(3), text)
+        text = pattern.sub(_keeping_markers(fresh), text)
     return text
+
+
+def _keeping_markers(fresh: str) -> Callable[[re.Match[str]], str]:
+    """A replacement for :func:`_block` matches: the markers kept, the diagram between them ``fresh``."""
+
+    def replace(match: re.Match[str]) -> str:
+        return match.group(1) + fresh + match.group(3)
+
+    return replace
 
 
 def main(argv: list[str] | None = None) -> int:

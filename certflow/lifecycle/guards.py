@@ -34,8 +34,18 @@ from ..catalogue.model import Catalogue, ProcedureKind
 from ..scoring import Report, Scorer
 from .contingents import Contingent, free_place_refusal
 from .entities import (
-    CERTIFICATE_STATE_LABELS, PROCEDURE_FINAL_STATES, PROCEDURE_STATE_LABELS, AuditVisit, Certificate,
-    CertificateState, Familienzentrum, Kita, Procedure, Role, SubmissionSnapshot, User,
+    CERTIFICATE_STATE_LABELS,
+    PROCEDURE_FINAL_STATES,
+    PROCEDURE_STATE_LABELS,
+    AuditVisit,
+    Certificate,
+    CertificateState,
+    Familienzentrum,
+    Kita,
+    Procedure,
+    Role,
+    SubmissionSnapshot,
+    User,
 )
 from .snapshot import canonical_json, sha256_hex
 from .verbund import audit_sites_refusal
@@ -75,7 +85,12 @@ def actor_refusal(actor: User, roles: Collection[Role], action: str,
 class SubmissionCheck:
     refusal: str | None
     warnings: tuple[str, ...]
-    report: Report | None
+    report: Report | None  # None when the check refused before scoring (wrong catalogue or variant)
+
+    @property
+    def passed(self) -> bool:
+        """Whether the self-assessment meets the requirements (False when it was not scored)."""
+        return self.report is not None and self.report.passed
 
 
 def check_submission(

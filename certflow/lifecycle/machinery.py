@@ -24,9 +24,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from transitions import Machine, State
@@ -36,8 +36,11 @@ from .entities import User
 
 __all__ = [
     "BERLIN", "Clock", "ContextSpec", "LabelledState", "LifecycleMachine", "Refused", "Run", "StateChange",
-    "arg", "fire_event", "local_date", "refuse_if", "utc_now",
+    "arg", "fire_event", "local_date", "refuse_if", "subject_of", "utc_now",
 ]
+
+StateT = TypeVar("StateT", bound=StrEnum)
+SubjectT = TypeVar("SubjectT")
 
 Clock = Callable[[], datetime]
 """Returns the current time as a timezone-aware datetime; tests inject a fixed one."""
@@ -47,7 +50,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def local_date(at: datetime) -> date:
@@ -108,7 +111,7 @@ def arg(event: EventData, name: str) -> Any:
 class LabelledState(State):
     """A state with a German label for messages and diagrams."""
 
-    def __init__(self, name, label: str = "", final: bool = False, **kwargs):
+    def __init__(self, name: str, label: str = "", final: bool = False, **kwargs: Any):
         super().__init__(name, final=final, **kwargs)
         self.label = label or str(name)
 
@@ -119,7 +122,7 @@ class LifecycleMachine(Machine):
     state_cls = LabelledState
 
     def __init__(
-        self, *, subject_kind: str, state_enum: type[StrEnum], state_labels: Mapping[str, str],
+        self, *, subject_kind: str, state_enum: type[StateT], state_labels: Mapping[StateT, str],
         final_states: frozenset[str], initial: str, transitions: list[dict[str, Any]],
         event_labels: Mapping[str, str], context: Mapping[str, ContextSpec],
         subject_id: Callable[[Any], str], authorize: Callable[[EventData], None] | None = None,
@@ -131,7 +134,7 @@ class LifecycleMachine(Machine):
         self.context_specs = dict(context)
         self.subject_id = subject_id
         self._models_lock = threading.Lock()
-        states = [{"name": s.value, "label": state_labels[s.value], "final": s.value in final_states}
+        states = [{"name": s.value, "label": state_labels[s], "final": s.value in final_states}
                   for s in state_enum]
         super().__init__(
             model=None, states=states, initial=initial, transitions=transitions,
@@ -144,8 +147,19 @@ class LifecycleMachine(Machine):
         if missing:
             raise ValueError(f"events without a label: {sorted(missing)}")
 
+    def labelled_state(self, state: str) -> LabelledState:
+        """The state named ``state`` (every state of the machine is built as ``state_cls``)."""
+        found = self.get_state(state)
+        if not isinstance(found, LabelledState):
+            raise TypeError(f"{self.subject_kind} state '{state}' is a {type(found).__name__}, not a LabelledState")
+        return found
+
+    def labelled_states(self) -> list[LabelledState]:
+        """Every state in definition order."""
+        return [self.labelled_state(name) for name in self.states]
+
     def state_label(self, state: str) -> str:
-        return self.get_state(state).label
+        return self.labelled_state(state).label
 
     def event_label(self, event: str) -> str:
         return self.event_labels[event]
@@ -158,6 +172,8 @@ class LifecycleMachine(Machine):
 class _Binding:
     """The ``transitions`` model for one fire: proxies ``state`` to the subject."""
 
+    trigger: Callable[..., bool]  # added by Machine.add_model: fires an event by name
+
     def __init__(self, subject: Any, state_enum: type[StrEnum]):
         self.subject = subject
         self._state_enum = state_enum
@@ -169,6 +185,14 @@ class _Binding:
     @state.setter
     def state(self, value: str) -> None:
         self.subject.state = self._state_enum(value)
+
+
+def subject_of(event: EventData, kind: type[SubjectT]) -> SubjectT:
+    """The subject ``event`` was fired on (through :func:`fire_event`), checked to be a ``kind``."""
+    binding = event.model
+    if not isinstance(binding, _Binding) or not isinstance(binding.subject, kind):
+        raise TypeError(f"event '{event.event.name}' was not fired on a {kind.__name__}")
+    return binding.subject
 
 
 def fire_event(
@@ -198,7 +222,7 @@ def fire_event(
     at = clock()
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("the clock must return a timezone-aware datetime")
-    run = Run(at.astimezone(timezone.utc))
+    run = Run(at.astimezone(UTC))
     with machine._models_lock:
         machine.add_model(binding, initial=from_state)
     try:

@@ -21,10 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..calendar import (
-    KindergartenYear, first_certification_period, format_date_de, recertification_opens, recertification_period,
+    KindergartenYear,
+    first_certification_period,
+    format_date_de,
+    recertification_opens,
+    recertification_period,
     recertification_year,
 )
 from ..catalogue.model import Form, ProcedureKind
@@ -48,7 +52,7 @@ def _now(clock: Clock) -> datetime:
     at = clock()
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("the clock must return a timezone-aware datetime")
-    return at.astimezone(timezone.utc)
+    return at.astimezone(UTC)
 
 
 def _record(procedure: Procedure, event: str, actor: User, reason: str, at: datetime,

@@ -24,10 +24,26 @@ from transitions.core import EventData
 
 from . import guards
 from .entities import (
-    PROCEDURE_FINAL_STATES, PROCEDURE_STATE_LABELS, Decision, Outcome, Procedure, ProcedureState, Role, User,
+    PROCEDURE_FINAL_STATES,
+    PROCEDURE_STATE_LABELS,
+    Decision,
+    Outcome,
+    Procedure,
+    ProcedureState,
+    Role,
+    User,
 )
 from .machinery import (
-    Clock, ContextSpec, LifecycleMachine, StateChange, arg, fire_event, local_date, refuse_if, utc_now,
+    Clock,
+    ContextSpec,
+    LifecycleMachine,
+    StateChange,
+    arg,
+    fire_event,
+    local_date,
+    refuse_if,
+    subject_of,
+    utc_now,
 )
 
 __all__ = ["CONTEXT", "EVENT_LABELS", "EVENT_ROLES", "PROCEDURE_MACHINE", "decision_from", "fire"]
@@ -74,7 +90,7 @@ CONTEXT: dict[str, ContextSpec] = {
 
 
 def _proc(event: EventData) -> Procedure:
-    return event.model.subject
+    return subject_of(event, Procedure)
 
 
 # --- guards (transition conditions): raise Refused or return True -----------------
@@ -84,7 +100,7 @@ def submission_complete(event: EventData) -> bool:
     proc, fz, assessment = _proc(event), arg(event, "familienzentrum"), arg(event, "assessment")
     check = guards.check_submission(proc, fz, arg(event, "catalogue"), assessment)
     refuse_if(check.refusal)
-    refuse_if(guards.snapshot_refusal(proc, assessment, arg(event, "snapshot"), check.report.passed))
+    refuse_if(guards.snapshot_refusal(proc, assessment, arg(event, "snapshot"), check.passed))
     arg(event, "run").warnings.extend(check.warnings)
     return True
 

@@ -37,6 +37,7 @@ Configuration (:meth:`SmtpConfig.from_settings`, from ``Settings.smtp``: the
 from __future__ import annotations
 
 import re
+import contextlib
 import smtplib
 import socket
 import ssl
@@ -246,10 +247,8 @@ def send(message: EmailMessage, config: SmtpConfig, *, context: ssl.SSLContext |
         if config.username:
             client.login(config.username, config.password or "")
         refused = client.send_message(message)
-        try:  # the server has accepted the message: a failing QUIT must not cause a second delivery
-            client.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            client.quit()  # the server has accepted the message: a failing QUIT must not cause a second delivery
     except (smtplib.SMTPException, OSError) as exc:
         raise classify(exc, config) from exc
     finally:  # also on an interrupt: without the terminator the server drops the transaction

@@ -182,7 +182,7 @@ def render_batch(jobs: Iterable[BatchJob], out_dir: str | Path, workers: int = 2
                 for fut in overdue:
                     job, _, _ = running.pop(fut)
                     finish(job, False, f"Zeitlimit von {timeout_s:g} s überschritten (Arbeitsprozess beendet)")
-                for fut, (job, _, _) in list(running.items()):  # innocent bystanders: run again
+                for job, _, _ in list(running.values()):  # innocent bystanders: run again
                     pending.appendleft(job)
                 running.clear()
                 kill(pool)

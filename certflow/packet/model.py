@@ -90,7 +90,8 @@ class FamilienzentrumInfo:
 
 @dataclass(frozen=True, slots=True)
 class ProcedureInfo:
-    """``kind`` is ``"erst"`` or ``"re"``; ``number`` is what people quote (e.g. the Zertifizierungsnummer's procedure)."""
+    """``kind`` is ``"erst"`` or ``"re"``; ``number`` is what people quote (e.g. the Zertifizierungsnummer's
+    procedure)."""
 
     id: str
     number: str
@@ -226,6 +227,10 @@ class PacketData:
     generated_on: date
     certification_body: str = "Zertifizierungsstelle Gütesiegel Familienzentrum NRW"
     seal_name: str = "Gütesiegel Familienzentrum NRW"
+    feedback: str = ""
+    """The certification body's own feedback text, shown by the stand-alone Qualitätsprofil beside the
+    generated deficits ("" when none is written). The audit packet does not show it: the packet is frozen
+    at the sign-off, the feedback is written until the decision."""
 
     def __post_init__(self) -> None:
         for name in ("timeline", "evidence", "recommendations"):

@@ -225,21 +225,26 @@ def _stamp_meta(html: str, day: date) -> str:
 
 
 def write_pdf(out_path: str | Path, pdf: bytes, pages: int = 0, signer=None) -> RenderResult:
-    """Write ``pdf`` to ``out_path`` atomically (``.part``, then rename), with a PAdES signature if ``signer``.
+    """Write ``pdf`` to ``out_path`` all at once (:func:`certflow.output.write_atomically`), with a PAdES
+    signature if ``signer``.
 
     ``RenderResult.sha256`` is the hash of ``pdf`` itself (what the sign-off stores), ``file_sha256`` the file's.
+    A file that cannot be written (a missing folder, no permission, a full disk ...) is a German
+    :class:`PacketError` naming it; nothing is left behind.
     """
+    from ..output import OutputError, write_atomically
+
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(pdf).hexdigest()
     final = pdf
     if signer is not None:
         from .sign import sign_pdf
 
         final = sign_pdf(pdf, signer)
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_bytes(final)
-    tmp.replace(out)
+    try:
+        write_atomically(out, final)
+    except OutputError as exc:
+        raise PacketError(str(exc)) from None
     return RenderResult(path=out, sha256=digest, pages=pages, bytes=len(final), signed=signer is not None,
                         file_sha256=hashlib.sha256(final).hexdigest())
 

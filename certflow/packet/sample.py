@@ -141,11 +141,13 @@ def _timeline(proc_start: date, passed: bool, lead: str, auditor: str, changes: 
         (490, 13, auditor, Role.AUDITOR, "record_audit", S.AUDIT_SCHEDULED, S.AUDITED, "Begehung vor Ort, 3,5 Std."),
         (520, 15, "Zertifizierungsstelle (J. Brandt)", Role.CERTIFIER, "certify" if passed else "reject", S.AUDITED,
          S.CERTIFIED if passed else S.NOT_CERTIFIED,
-         "alle Mindestanforderungen erfüllt" if passed else "Mindestanforderungen in Bereich 1, 4 und 5 nicht erreicht"),
+         "alle Mindestanforderungen erfüllt" if passed
+         else "Mindestanforderungen in Bereich 1, 4 und 5 nicht erreicht"),
     ]
     return tuple(
         TimelineEntry(at=_at(proc_start + timedelta(days=d), h, 5 * i % 60), actor=who, role=ROLE_LABELS[role],
-                      action=_ACTIONS.get(event) or EVENT_LABELS[event], from_state=PROCEDURE_STATE_LABELS[a] if a else None,
+                      action=_ACTIONS.get(event) or EVENT_LABELS[event],
+                      from_state=PROCEDURE_STATE_LABELS[a] if a else None,
                       to_state=PROCEDURE_STATE_LABELS[b], reason=why)
         for i, (d, h, who, role, event, a, b, why) in enumerate(steps)
     )
@@ -169,7 +171,8 @@ def _verdicts(report, remarks: dict[str, AuditorVerdict]) -> dict[str, AuditorVe
             for c in crits:
                 out[c.id] = remarks.get(c.id) or AuditorVerdict(
                     CONFIRMED if c.met else NOT_CONFIRMED,
-                    "" if c.met else "Beim Vor-Ort-Termin nicht belegt: " + "; ".join(c.reasons or ("siehe Auswertung",)))
+                    "" if c.met
+                    else "Beim Vor-Ort-Termin nicht belegt: " + "; ".join(c.reasons or ("siehe Auswertung",)))
     return out
 
 

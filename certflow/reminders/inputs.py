@@ -10,6 +10,7 @@ reads it.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -64,9 +65,9 @@ class EvidenceInfo:
     procedure_id: str
     familienzentrum_id: str
     title: str
-    date: date
+    date: datetime.date  # spelled out: the field's name shadows the type in the class body
     max_age_years: int
-    period_end: date
+    period_end: datetime.date
     kind: str = ""
     sha256: str | None = None
 

@@ -44,10 +44,10 @@ later, the next planning run drops it (unless it was already sent).
 from __future__ import annotations
 
 from collections import defaultdict
-
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any, TypedDict
 
 from ..calendar import (
     KindergartenYear,
@@ -94,6 +94,13 @@ _PROCEDURE_STEPS: dict[str, tuple[str, str, Role, bool]] = {
 }
 
 
+class _Scope(TypedDict):
+    """Whom a reminder concerns, passed on to :class:`Reminder` as keywords."""
+
+    familienzentrum_id: str
+    jugendamt_id: str
+
+
 def _de(d: date | None) -> str | None:
     return None if d is None else format_date_de(d)
 
@@ -133,7 +140,12 @@ class _World:
         # Indexes for the per-reminder lookups below (a scan over all of NRW must stay linear).
         self._by_role: dict[tuple[Role, str | None], list[User]] = defaultdict(list)
         for u in self.users.values():
-            scope = u.familienzentrum_id if u.role is Role.KITA_LEAD else u.jugendamt_id if u.role is Role.COORDINATOR else None
+            if u.role is Role.KITA_LEAD:
+                scope = u.familienzentrum_id
+            elif u.role is Role.COORDINATOR:
+                scope = u.jugendamt_id
+            else:
+                scope = None
             self._by_role[(u.role, scope)].append(u)
         self._certs_of: dict[str, list[Certificate]] = defaultdict(list)
         for c in self.certificates:
@@ -187,7 +199,7 @@ class _World:
         found = self._procs_of.get((cert.familienzentrum_id, year), [])
         return max(found, key=lambda i: (i.state_since, i.procedure.id)) if found else None
 
-    def common_facts(self, fz: Familienzentrum) -> dict:
+    def common_facts(self, fz: Familienzentrum) -> dict[str, Any]:
         return {"familienzentrum": fz.name, "jugendamt": self.jugendamt_name(fz.jugendamt_id),
                 "funding_eur": _euro(self.rules.annual_funding_eur)}
 
@@ -235,7 +247,7 @@ def _certificate_reminders(world: _World, cert: Certificate) -> list[Reminder]:
     except ValueError:  # a historic validity end that is no 31 July: no regular re-certification window
         opens = None
         facts |= {"period_start": None, "period_end": None, "documents_from": None}
-    scope = dict(familienzentrum_id=fz.id, jugendamt_id=fz.jugendamt_id)
+    scope = _Scope(familienzentrum_id=fz.id, jugendamt_id=fz.jugendamt_id)
     out: list[Reminder] = []
 
     if state in _LIVE:
@@ -243,7 +255,8 @@ def _certificate_reminders(world: _World, cert: Certificate) -> list[Reminder]:
         if opens is not None:
             steps.append(_Step("recert_opens", opens))
         steps.sort(key=lambda s: (s.due, s.kind))
-        for step, until in zip(steps, _until_next(steps, end)):
+        for step, until in zip(steps, _until_next(steps, end), strict=True):
+            extra: dict[str, Any]
             if step.kind == "recert_opens":
                 title = f"Re-Zertifizierung {facts['recert_year']}: Unterlagen ab {_de(step.due)} – {fz.name}"
                 extra = {}
@@ -259,7 +272,7 @@ def _certificate_reminders(world: _World, cert: Certificate) -> list[Reminder]:
         escalations = [(s, d) for s, d in escalations if d <= end and not _certificate_moved(renewal, s)]
         esc_steps = [_Step(s.kind + ESCALATED, d) for s, d in escalations]
         base = {r.kind: r for r in out}
-        for (step, _), esc, until in zip(escalations, esc_steps, _until_next(esc_steps, end)):
+        for (step, _), esc, until in zip(escalations, esc_steps, _until_next(esc_steps, end), strict=True):
             out.append(_escalation(world, base[step.kind], step.due, esc.due, until, ROLE_LABELS[Role.KITA_LEAD],
                                    fz.jugendamt_id))
 
@@ -307,7 +320,7 @@ def _procedure_reminders(world: _World, info: ProcedureInfo) -> list[Reminder]:
     rules = world.rules
     fz = world.fz(p.familienzentrum_id)
     subject = f"procedure:{p.id}"
-    scope = dict(familienzentrum_id=fz.id, jugendamt_id=fz.jugendamt_id)
+    scope = _Scope(familienzentrum_id=fz.id, jugendamt_id=fz.jugendamt_id)
     facts = world.common_facts(fz) | {
         "procedure_id": p.id, "procedure_kind": _KIND_LABEL[p.kind], "kgj": str(p.kgj),
         "state": PROCEDURE_STATE_LABELS[state], "state_since": _de(info.state_since),
@@ -328,7 +341,7 @@ def _procedure_reminders(world: _World, info: ProcedureInfo) -> list[Reminder]:
         last_until = None if kind == "decision_pending" else d.due
         step_facts = facts | {"deadline": _de(d.due), "deadline_label": d.label}
         base: Reminder | None = None
-        for step, until in zip(steps, _until_next(steps, last_until)):
+        for step, until in zip(steps, _until_next(steps, last_until), strict=True):
             base = Reminder(subject, kind, step.due, d.due, title, recipients,
                             step_facts | {"days_left": (d.due - step.due).days}, send_until=until,
                             urgent=kind in ("audit_upcoming", "decision_pending"), **scope)
@@ -360,7 +373,7 @@ def _calendar_reminders(world: _World, ja: Jugendamt, kgj: KindergartenYear) -> 
 
     def add(kind: str, event: date, leads: Iterable[int], title: str, until: date | None) -> None:
         steps = [_Step(kind, event - timedelta(days=lead)) for lead in leads]
-        for step, step_until in zip(steps, _until_next(steps, until)):
+        for step, step_until in zip(steps, _until_next(steps, until), strict=True):
             out.append(Reminder(subject, kind, step.due, event, title, coordinators,
                                 facts | {"days_left": (event - step.due).days}, send_until=step_until,
                                 jugendamt_id=ja.id))
@@ -402,7 +415,7 @@ def _evidence_reminders(world: _World, ev: EvidenceInfo) -> list[Reminder]:
 # -- entry points -------------------------------------------------------------------------------------
 
 
-def _order(r: Reminder) -> tuple:
+def _order(r: Reminder) -> tuple[date, str, str]:
     return (r.due, r.subject, r.kind)
 
 
@@ -465,8 +478,8 @@ class Reconciliation:
 
 def reconcile(planned: Iterable[Reminder], stored: Mapping[str, bool]) -> Reconciliation:
     """Compare a fresh plan with the table: ``stored`` maps each stored key to whether it was sent."""
-    planned = {r.key: r for r in planned}
-    add = tuple(r for k, r in planned.items() if k not in stored)
-    refresh = tuple(r for k, r in planned.items() if k in stored and not stored[k])
-    drop = tuple(sorted(k for k, sent in stored.items() if not sent and k not in planned))
+    by_key = {r.key: r for r in planned}
+    add = tuple(r for k, r in by_key.items() if k not in stored)
+    refresh = tuple(r for k, r in by_key.items() if k in stored and not stored[k])
+    drop = tuple(sorted(k for k, sent in stored.items() if not sent and k not in by_key))
     return Reconciliation(add, refresh, drop)

@@ -20,6 +20,8 @@ see docs/reminders.md).
 
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import os
 import time
@@ -142,14 +144,10 @@ class SchedulerLock:
         if self.backend == "postgresql":
             if self._connection is not None:
                 if self.held:
-                    try:
+                    with contextlib.suppress(Exception):
                         self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
-                    except Exception:
-                        pass
-                try:
+                with contextlib.suppress(Exception):
                     self._connection.close()
-                except Exception:
-                    pass
                 self._connection = None
         elif self._file is not None:
             import fcntl

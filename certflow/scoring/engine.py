@@ -15,6 +15,7 @@ from ..assessment.model import Activity, Assessment, Evidence, Period, Status
 from ..catalogue.checks import applies
 from ..catalogue.model import (
     AllOf,
+    AnyOf,
     Area,
     Catalogue,
     Criterion,
@@ -22,8 +23,10 @@ from ..catalogue.model import (
     FrequencyRule,
     Level,
     Logic,
+    Threshold,
     Variant,
     format_logic,
+    logic_children,
 )
 from .report import AreaResult, CriterionResult, Deficit, ItemResult, ProfileResult, Report, Tally
 from .rules import check_evidence, check_frequency
@@ -83,9 +86,11 @@ class Scorer:
             tuple(self._compile_group(p.id, p.title, p.criteria, p.threshold, variant) for p in area.profiles),
         )
 
-    def _compile_group(self, gid, title, criteria, threshold, variant) -> _PlanGroup:
+    def _compile_group(
+        self, gid: str, title: str, criteria: list[Criterion], threshold: Threshold, variant: Variant,
+    ) -> _PlanGroup:
         cat = self.catalogue
-        plan = []
+        plan: list[_PlanCriterion] = []
         for crit in criteria:
             if not applies(crit.applies_to, variant):
                 continue
@@ -103,8 +108,9 @@ class Scorer:
             live = {i.id for i in items}
             logic = _prune(crit.effective_logic(), live) or crit.id
             plan.append(_PlanCriterion(crit, items, logic, format_logic(logic)))
+        min_points, min_basis = threshold.for_variant(variant)
         return _PlanGroup(
-            gid, title, tuple(plan), *threshold.for_variant(variant),
+            gid, title, tuple(plan), min_points, min_basis,
             max_points=sum(p.criterion.points for p in plan),
             basis_total=sum(1 for p in plan if p.criterion.level is Level.BASIS),
         )
@@ -130,7 +136,9 @@ class Scorer:
             for group in plan.profiles:
                 results, tally = _score_group(group, ctx)
                 preasons = tuple(f"Profil {group.id}: {s}" for s in tally.shortfalls())
-                profiles.append(ProfileResult(group.id, group.title, group.id in chosen, tally, tally.met, results, preasons))
+                profiles.append(
+                    ProfileResult(group.id, group.title, group.id in chosen, tally, tally.met, results, preasons)
+                )
             rule = plan.area.profile_rule
             if rule is not None:
                 picked = [p for p in profiles if p.chosen]
@@ -179,11 +187,11 @@ def _score_item(item: _PlanItem, ctx: _Context, criterion_id: str) -> ItemResult
         return ItemResult(item.id, False, (f"{prefix}{_STATUS_REASON[status]}",))
     reasons: list[str] = []
     acts = ctx.activities.get(item.id, ())
-    for rule, label in item.frequency:
-        reasons.extend(prefix + r for r in check_frequency(rule, acts, ctx.period, label))
+    for frequency, label in item.frequency:
+        reasons.extend(prefix + r for r in check_frequency(frequency, acts, ctx.period, label))
     evs = ctx.evidence.get(item.id, ())
-    for rule, labels in item.evidence:
-        reasons.extend(prefix + r for r in check_evidence(rule, evs, ctx.period, labels[0], labels[1:]))
+    for evidence, labels in item.evidence:
+        reasons.extend(prefix + r for r in check_evidence(evidence, evs, ctx.period, labels[0], labels[1:]))
     return ItemResult(item.id, not reasons, tuple(reasons))
 
 
@@ -191,9 +199,8 @@ def _evaluate(logic: Logic, results: dict[str, ItemResult]) -> tuple[bool, list[
     if isinstance(logic, str):
         res = results[logic]
         return res.met, list(res.reasons)
-    is_all = isinstance(logic, AllOf)
-    outcomes = [_evaluate(child, results) for child in (logic.all if is_all else logic.any)]
-    if is_all:
+    outcomes = [_evaluate(child, results) for child in logic_children(logic)]
+    if isinstance(logic, AllOf):
         return all(ok for ok, _ in outcomes), [r for ok, rs in outcomes if not ok for r in rs]
     if any(ok for ok, _ in outcomes):
         return True, []
@@ -201,7 +208,7 @@ def _evaluate(logic: Logic, results: dict[str, ItemResult]) -> tuple[bool, list[
 
 
 def _score_group(group: _PlanGroup, ctx: _Context) -> tuple[tuple[CriterionResult, ...], Tally]:
-    results = []
+    results: list[CriterionResult] = []
     points = basis = 0
     for pc in group.criteria:
         items = {i.id: _score_item(i, ctx, pc.criterion.id) for i in pc.items}
@@ -217,7 +224,10 @@ def _score_group(group: _PlanGroup, ctx: _Context) -> tuple[tuple[CriterionResul
     return tuple(results), Tally(points, group.max_points, group.min_points, basis, group.basis_total, group.min_basis)
 
 
-def _deficits(area_id, reasons, own_results, profiles, area_met, own_met) -> list[Deficit]:
+def _deficits(
+    area_id: str, reasons: list[str], own_results: tuple[CriterionResult, ...], profiles: list[ProfileResult],
+    area_met: bool, own_met: bool,
+) -> list[Deficit]:
     out = [Deficit(area_id, f"Bereich {area_id}", r, True) for r in reasons]
     # An unmet criterion blocks when its area (or its chosen profile) misses the threshold.
     for res in own_results:
@@ -235,11 +245,10 @@ def _prune(logic: Logic, live: set[str]) -> Logic | None:
     """Drop items that do not apply to the variant from a combination rule."""
     if isinstance(logic, str):
         return logic if logic in live else None
-    is_all = isinstance(logic, AllOf)
-    kept = [c for c in (_prune(c, live) for c in (logic.all if is_all else logic.any)) if c is not None]
+    kept = [c for c in (_prune(c, live) for c in logic_children(logic)) if c is not None]
     if not kept:
         return None
     if len(kept) == 1:
         return kept[0]
-    return AllOf(all=kept) if is_all else type(logic)(any=kept)
+    return AllOf(all=kept) if isinstance(logic, AllOf) else AnyOf(any=kept)
 

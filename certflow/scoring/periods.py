@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import lru_cache
+from itertools import pairwise
 
 from dateutil.relativedelta import relativedelta
 
@@ -88,7 +89,7 @@ def _halves(start: date, end: date) -> tuple[DateRange, ...]:
     cuts = sorted(date(y, m, 1) for y in range(start.year, end.year + 1) for m in _HALF_STARTS
                   if start < date(y, m, 1) <= end)
     firsts = [start, *cuts]
-    out = [(first, nxt - DAY) for first, nxt in zip(firsts, cuts)] + [(firsts[-1], end)]
+    out = [(first, nxt - DAY) for first, nxt in pairwise(firsts)] + [(firsts[-1], end)]
     if len(out) > 1 and _days(*out[0]) < _days(*_half_of(out[0][0])) / 2:
         out[0:2] = [(out[0][0], out[1][1])]
     if len(out) > 1 and _days(*out[-1]) < _days(*_half_of(out[-1][0])) / 2:

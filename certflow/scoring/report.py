@@ -46,9 +46,11 @@ class Tally:
         return self.points >= self.min_points and self.basis_met >= self.min_basis
 
     def shortfalls(self) -> list[str]:
-        out = []
+        out: list[str] = []
         if self.points < self.min_points:
-            out.append(f"{self.points} von mindestens {self.min_points} Punkten ({missing(self.min_points - self.points)})")
+            out.append(
+                f"{self.points} von mindestens {self.min_points} Punkten ({missing(self.min_points - self.points)})"
+            )
         if self.basis_met < self.min_basis:
             out.append(
                 f"{self.basis_met} von mindestens {self.min_basis} Basiskriterien erfüllt "
@@ -110,8 +112,8 @@ class Report:
         data["verdict"] = self.verdict
         data["period_start"] = self.period_start.isoformat()
         data["period_end"] = self.period_end.isoformat()
-        for area, area_data in zip(self.areas, data["areas"]):
+        for area, area_data in zip(self.areas, data["areas"], strict=True):
             area_data["tally"]["met"] = area.tally.met
-            for prof, prof_data in zip(area.profiles, area_data["profiles"]):
+            for prof, prof_data in zip(area.profiles, area_data["profiles"], strict=True):
                 prof_data["tally"]["met"] = prof.tally.met
         return data

@@ -6,8 +6,8 @@ means the rule holds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Sequence
 
 from dateutil.relativedelta import relativedelta
 
@@ -103,11 +103,16 @@ def check_evidence(
     of its alternatives (each with its own conditions; ``alternative_labels`` name their kinds)."""
     labels = [kind_label, *alternative_labels]
     labels += [option.kind for option in rule.alternatives[len(labels) - 1:]]
-    outcomes = [_check_option(option, evidence, period, label) for option, label in zip(rule.options(), labels)]
-    if any(reason is None for _, reason in outcomes):
+    # A caller may name more labels than the rule has alternatives; the surplus is not judged.
+    outcomes = [
+        _check_option(option, evidence, period, label)
+        for option, label in zip(rule.options(), labels, strict=False)
+    ]
+    reasons = [reason for _, reason in outcomes if reason is not None]
+    if len(reasons) < len(outcomes):
         return ()
-    if len(outcomes) == 1:
-        return (outcomes[0][1],)
+    if len(reasons) == 1:
+        return (reasons[0],)
     if not any(found for found, _ in outcomes) and all(option.min_count == 1 for option in rule.options()):
         return ("Nachweis " + " oder ".join(f"„{label}“" for label in labels) + " fehlt",)
-    return ("keine Alternative erfüllt: " + "; ".join(reason for _, reason in outcomes),)
+    return ("keine Alternative erfüllt: " + "; ".join(reasons),)

@@ -28,7 +28,13 @@ from ..catalogue.model import ProcedureKind
 from ..lifecycle import guards
 from ..lifecycle.certificate_machine import fire_certificate, issue_certificate
 from ..lifecycle.entities import (
-    DEFAULT_CATALOGUE_KEY, Certificate, CertificateState, Familienzentrum, Procedure, Role, User,
+    DEFAULT_CATALOGUE_KEY,
+    Certificate,
+    CertificateState,
+    Familienzentrum,
+    Procedure,
+    Role,
+    User,
 )
 from ..lifecycle.machinery import Refused, StateChange, local_date, refuse_if
 from ..lifecycle.opening import open_recertification

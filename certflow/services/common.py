@@ -54,12 +54,6 @@ class Result:
     count: int = 0
     document: bytes | None = field(default=None, repr=False)  # a PDF the use case produced (the signed packet)
 
-    @property
-    def message(self) -> str:  # TRANSITIONAL: removed once every caller words results with certflow.messages
-        from ..messages import describe
-
-        return describe(self)
-
 
 def today(uow: UnitOfWork) -> date:
     """The calendar day in NRW by the unit of work's clock."""

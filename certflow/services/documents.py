@@ -17,17 +17,24 @@ Evidence: files the evidence store (passed in: the deployment's, :meth:`Applicat
 <certflow.services.runner.Application.evidence_store>`) holds are attached; records that
 name a file the store does not hold are listed as missing, records without a file as such
 (nothing is invented, nothing left out).
+
+The Qualitätsprofil (the same data as its own short PDF) shows the deficits the scoring engine
+generates (:func:`findings`: the latest frozen self-assessment scored, and the recommendations drawn
+from its blocking deficits) and, beside them, the certification body's own feedback text
+(:func:`certflow.services.dialogue.write_feedback`), which :func:`packet_data` carries and only the
+Qualitätsprofil shows.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..assessment import parse_assessment
+from ..assessment import Assessment, parse_assessment
 from ..assessment.model import Period, Status
 from ..evidence_store import EvidenceStore
-from ..lifecycle.entities import Familienzentrum, Outcome, Procedure, ProcedureState, User
+from ..lifecycle.entities import Familienzentrum, Outcome, Procedure, ProcedureState, SubmissionSnapshot, User
 from ..lifecycle.machinery import BERLIN, Refused
 from ..lifecycle.procedure_machine import PROCEDURE_MACHINE
 from ..packet.model import (
@@ -43,7 +50,7 @@ from ..packet.model import (
     SignOff,
     TimelineEntry,
 )
-from ..scoring import Scorer
+from ..scoring import Report, Scorer
 from .actors import resolve
 from .common import catalogue_for_key, require_visible, today
 from .queries import SIGN_OFF_LABEL, history
@@ -51,7 +58,7 @@ from .queries import SIGN_OFF_LABEL, history
 if TYPE_CHECKING:
     from ..db.unit_of_work import UnitOfWork
 
-__all__ = ["certificate_data", "packet_data", "signing_packet_data", "stored_packet_sha256"]
+__all__ = ["Findings", "certificate_data", "findings", "packet_data", "signing_packet_data", "stored_packet_sha256"]
 
 SIGN_OFF_ACTION = "audit_visit.sign_off"
 
@@ -109,12 +116,16 @@ def packet_data(uow: UnitOfWork, actor_id: str, procedure_id: str, *, evidence_s
     """The audit packet of one procedure (read scope applies; needs a submitted self-assessment).
 
     Before the sign-off it shows the procedure as it stands (a draft); after it, the packet as signed off.
+    The data carries the certification body's feedback text for the Qualitätsprofil when it is written
+    (``feedback``); the packet does not show it, so its bytes stay those signed off.
     """
     actor = resolve(uow, actor_id)
     procedure = uow.procedures.get(procedure_id)
     fz = uow.familienzentren.get(procedure.familienzentrum_id)
     require_visible(actor, fz, procedure)
-    return _packet(uow, actor_id, procedure, fz, evidence_store, signing=None)
+    data = _packet(uow, actor_id, procedure, fz, evidence_store, signing=None)
+    written = uow.dialogue.feedback(procedure.id)
+    return replace(data, feedback=written.text) if written is not None else data
 
 
 def signing_packet_data(uow: UnitOfWork, auditor: User, procedure: Procedure, fz: Familienzentrum,
@@ -122,7 +133,8 @@ def signing_packet_data(uow: UnitOfWork, auditor: User, procedure: Procedure, fz
     """The packet as ``auditor`` signs it off at ``at``, before the sign-off is recorded.
 
     Its last timeline entry is the sign-off itself, built as :func:`~.queries.history` will show
-    it once recorded, so :func:`packet_data` gives the same data (and bytes) afterwards. The same
+    it once recorded, so :func:`packet_data` gives the same data (and bytes) afterwards (but for the
+    Qualitätsprofil's feedback text, which the packet does not show and which is left out here). The same
     arguments give equal data as long as nothing the packet shows changed (the sign-off compares).
     """
     entry = TimelineEntry(at=at.astimezone(BERLIN), actor=auditor.name, role=auditor.role.label,
@@ -130,14 +142,38 @@ def signing_packet_data(uow: UnitOfWork, auditor: User, procedure: Procedure, fz
     return _packet(uow, auditor.id, procedure, fz, evidence_store, signing=entry)
 
 
-def _packet(uow: UnitOfWork, actor_id: str, procedure: Procedure, fz: Familienzentrum,
-            evidence_store: EvidenceStore, signing: TimelineEntry | None) -> PacketData:
+@dataclass(frozen=True, slots=True)
+class Findings:
+    """What the Qualitätsprofil says of the latest frozen self-assessment: the scoring report (its deficits)
+    and the recommendations drawn from the blocking deficits of criteria."""
+
+    snapshot: SubmissionSnapshot
+    assessment: Assessment
+    report: Report
+    recommendations: tuple[str, ...]
+
+
+def findings(uow: UnitOfWork, procedure: Procedure) -> Findings | None:
+    """The latest submitted self-assessment of ``procedure`` scored with its pinned catalogue and Prüfzeitraum
+    (``None`` before the first submission). The caller has checked the read scope."""
     snapshot = uow.submissions.latest_submitted(procedure.id)
     if snapshot is None:
-        raise Refused(f"Verfahren {procedure.id}: es gibt noch keine eingereichte Selbstbewertung")
+        return None
     catalogue = catalogue_for_key(procedure.catalogue_key)
     assessment = parse_assessment(snapshot.canonical_json, f"{procedure.id}#{snapshot.revision}", catalogue)
     report = Scorer(catalogue).score(assessment, Period(start=procedure.period_start, end=procedure.period_end))
+    recommendations = tuple(f"{d.subject}: {d.message}" for d in report.deficits
+                            if d.blocking and not d.subject.startswith("Bereich"))
+    return Findings(snapshot, assessment, report, recommendations)
+
+
+def _packet(uow: UnitOfWork, actor_id: str, procedure: Procedure, fz: Familienzentrum,
+            evidence_store: EvidenceStore, signing: TimelineEntry | None) -> PacketData:
+    found = findings(uow, procedure)
+    if found is None:
+        raise Refused(f"Verfahren {procedure.id}: es gibt noch keine eingereichte Selbstbewertung")
+    catalogue = catalogue_for_key(procedure.catalogue_key)
+    snapshot, assessment, report = found.snapshot, found.assessment, found.report
 
     rows = history(uow, actor_id, procedure.id)
     trail = uow.audit_log.entries_for("procedure", procedure.id)
@@ -158,8 +194,10 @@ def _packet(uow: UnitOfWork, actor_id: str, procedure: Procedure, fz: Familienze
     visit = uow.audits.visit(procedure.id)
     auditor_id = visit.auditor_id if visit else procedure.auditor_id
     auditor = users[auditor_id].name if auditor_id in users else (auditor_id or "")
-    if signing is not None or signed is not None:
-        day = signing.at.date() if signing is not None else signed.astimezone(BERLIN).date()
+    signed_day = signing.at.date() if signing is not None else (
+        signed.astimezone(BERLIN).date() if signed is not None else None)
+    if signed_day is not None:
+        day = signed_day
         decision_label = _signoff_decision(report, verdicts)
     else:
         decision = uow.decisions.find(procedure.id)
@@ -173,8 +211,7 @@ def _packet(uow: UnitOfWork, actor_id: str, procedure: Procedure, fz: Familienze
     signoff = SignOff(auditor=auditor, date=day, decision=decision_label, snapshot_sha256=snapshot.sha256,
                       chain_head=chain_head)
 
-    recommendations = tuple(f"{d.subject}: {d.message}" for d in report.deficits
-                            if d.blocking and not d.subject.startswith("Bereich"))
+    recommendations = found.recommendations
     kind = procedure.kind.value if hasattr(procedure.kind, "value") else str(procedure.kind)
     return PacketData(
         familienzentrum=_fz_info(uow, fz),

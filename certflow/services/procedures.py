@@ -27,15 +27,16 @@ from typing import TYPE_CHECKING
 
 from ..assessment import Assessment, parse_assessment
 from ..assessment.model import Status
-from ..calendar import KindergartenYear, format_date_de
+from ..calendar import KindergartenYear, format_date_de, require_date
 from ..catalogue.model import ProcedureKind
 from ..db.errors import ConflictError
 from ..errors import AssessmentError
-from ..evidence_store import EvidenceRejected, EvidenceStore, StoredFile
+from ..evidence_store import EvidenceRejected, EvidenceStore, PendingFile, StoredFile
 from ..lifecycle import guards
 from ..lifecycle.entities import (
     DEFAULT_CATALOGUE_KEY, AuditVisit, Familienzentrum, Outcome, Procedure, ProcedureState, User,
 )
+from ..lifecycle.ids import require_id
 from ..lifecycle.machinery import Refused, StateChange, refuse_if
 from ..lifecycle.opening import open_first_certification
 from ..lifecycle.procedure_machine import EVENT_LABELS, EVENT_ROLES, decision_from, fire
@@ -95,6 +96,8 @@ def nominate(uow: UnitOfWork, actor_id: str, familienzentrum_id: str, kgj: Kinde
     The domain checks role, scope, open procedures and the free place; then the
     place is taken atomically (a concurrent nomination may have taken the last one).
     """
+    if procedure_id is not None:  # an id given by a person: the one id syntax (it may become a file name)
+        require_id(procedure_id, "Verfahren")
     actor = resolve(uow, actor_id)
     fz = uow.familienzentren.get(familienzentrum_id)
     procedures = uow.procedures.of_familienzentrum(fz.id)
@@ -136,23 +139,45 @@ def _read_assessment(source: AssessmentInput, procedure: Procedure) -> Assessmen
     return parse_assessment(text, str(path), catalogue_for_key(procedure.catalogue_key))
 
 
-def _ingest(assessment: Assessment, evidence_dir: Path, store: EvidenceStore) -> list[StoredFile]:
-    """Put every evidence file the assessment names into the store; refuse on the first bad one."""
+def _ingest(assessment: Assessment, evidence_dir: Path, store: EvidenceStore) -> list[PendingFile]:
+    """Check every evidence file the assessment names and stage it beside the store (not in it yet:
+    :func:`_publish` after the commit); refuse on the first bad one, leaving nothing staged."""
     root = evidence_dir.resolve()
-    stored: dict[str, StoredFile] = {}
-    for ev in assessment.evidence:
-        if not ev.file or ev.file in stored:
-            continue
-        path = (root / ev.file).resolve()
-        if not path.is_relative_to(root):
-            raise Refused(f"Einreichen nicht möglich: Beleg {ev.file} liegt außerhalb von {evidence_dir}")
-        if not path.is_file():
-            raise Refused(f"Einreichen nicht möglich: Beleg {ev.file} fehlt in {evidence_dir}")
+    staged: dict[str, PendingFile] = {}
+    try:
+        for ev in assessment.evidence:
+            if not ev.file or ev.file in staged:
+                continue
+            path = (root / ev.file).resolve()
+            if not path.is_relative_to(root):
+                raise Refused(f"Einreichen nicht möglich: Beleg {ev.file} liegt außerhalb von {evidence_dir}")
+            if not path.is_file():
+                raise Refused(f"Einreichen nicht möglich: Beleg {ev.file} fehlt in {evidence_dir}")
+            try:
+                staged[ev.file] = store.stage(path, ev.file, expected_sha256=ev.sha256)
+            except EvidenceRejected as exc:
+                raise Refused(f"Einreichen nicht möglich: Beleg abgelehnt: {exc.reason}") from None
+    except BaseException:
+        _discard(staged.values())
+        raise
+    return list(staged.values())
+
+
+def _discard(pending) -> None:
+    for file in pending:
+        file.discard()
+
+
+def _publish(pending: list[PendingFile]) -> tuple[str, ...]:
+    """Move the staged files of a committed submission into the store; what could not be moved, as warnings."""
+    warnings = []
+    for file in pending:
         try:
-            stored[ev.file] = store.put(path, ev.file, expected_sha256=ev.sha256)
-        except EvidenceRejected as exc:
-            raise Refused(f"Einreichen nicht möglich: Beleg abgelehnt: {exc.reason}") from None
-    return list(stored.values())
+            file.publish()
+        except OSError as exc:
+            warnings.append(f"Beleg {file.stored.filename} konnte nicht in den Nachweisspeicher übernommen werden "
+                            f"({exc.strerror or exc}); bitte erneut hochladen")
+    return tuple(warnings)
 
 
 def _submission(uow: UnitOfWork, actor_id: str, procedure_id: str, source: AssessmentInput, reason: str,
@@ -171,23 +196,31 @@ def _submission(uow: UnitOfWork, actor_id: str, procedure_id: str, source: Asses
     assessment = _read_assessment(source, procedure)
     check = guards.check_submission(procedure, fz, catalogue, assessment)
     refuse_if(check.refusal)
-    files: list[StoredFile] = []
+    pending: list[PendingFile] = []
     if evidence_dir is not None and evidence_store is not None:  # one without the other: refused on entry
-        files = _ingest(assessment, Path(evidence_dir), evidence_store)
-    revision = next_revision(uow.submissions.latest_submitted(procedure.id))
-    snapshot = freeze(assessment, revision, procedure_id=procedure.id, submitted_by=actor.id,
-                      submitted_at=uow.now(), passed=check.report.passed)
-    change = fire(procedure, event, actor, reason, clock=uow.clock, familienzentrum=fz, catalogue=catalogue,
-                  assessment=assessment, snapshot=snapshot)
-    uow.submissions.add_snapshot(snapshot, reason=reason)
-    if files:
-        uow.record(actor_id=actor.id, action="assessment_revision.evidence", subject_kind="assessment_revision",
-                   subject_id=f"{procedure.id}#{revision}", reason=reason, at=change.at,
-                   payload={"files": [{"file": f.filename, "sha256": f.sha256, "size": f.size,
-                                       "media_type": f.media_type} for f in files]})
-    uow.procedures.save(procedure, change)
+        pending = _ingest(assessment, Path(evidence_dir), evidence_store)
+    files: list[StoredFile] = [f.stored for f in pending]
+    try:
+        revision = next_revision(uow.submissions.latest_submitted(procedure.id))
+        snapshot = freeze(assessment, revision, procedure_id=procedure.id, submitted_by=actor.id,
+                          submitted_at=uow.now(), passed=check.passed)
+        change = fire(procedure, event, actor, reason, clock=uow.clock, familienzentrum=fz, catalogue=catalogue,
+                      assessment=assessment, snapshot=snapshot)
+        uow.submissions.add_snapshot(snapshot, reason=reason)
+        if files:
+            uow.record(actor_id=actor.id, action="assessment_revision.evidence", subject_kind="assessment_revision",
+                       subject_id=f"{procedure.id}#{revision}", reason=reason, at=change.at,
+                       payload={"files": [{"file": f.filename, "sha256": f.sha256, "size": f.size,
+                                           "media_type": f.media_type} for f in files]})
+        uow.procedures.save(procedure, change)
+        if pending:
+            uow.commit()  # the submission first: its evidence enters the store only once it is committed
+    except BaseException:
+        _discard(pending)  # a refusal or a failed commit leaves no file in the store
+        raise
+    warnings = change.warnings + _publish(pending)
     return Result("procedure.submitted", {"revision": revision, "sha256": snapshot.sha256, "passed": snapshot.passed},
-                  warnings=change.warnings, changes=(change,), procedure=procedure, count=len(files))
+                  warnings=warnings, changes=(change,), procedure=procedure, count=len(files))
 
 
 def submit(uow: UnitOfWork, actor_id: str, procedure_id: str, assessment: AssessmentInput, reason: str, *,
@@ -196,9 +229,10 @@ def submit(uow: UnitOfWork, actor_id: str, procedure_id: str, assessment: Assess
 
     It is scored with the pinned catalogue and the procedure's Prüfzeitraum and
     frozen as the next revision; a failing score is submitted with a warning.
-    With ``evidence_dir`` every evidence file it names is put into ``evidence_store``
+    With ``evidence_dir`` every evidence file it names is checked and staged for ``evidence_store``
     (the deployment's: ``Application.evidence_store()``) first; a file the store refuses
-    refuses the submission (nothing saved).
+    refuses the submission (nothing saved). The submission is then committed here, and only
+    after that do its files enter the store: a failed commit leaves none behind.
     """
     return _submission(uow, actor_id, procedure_id, assessment, reason, "submit", evidence_dir, evidence_store)
 
@@ -221,6 +255,7 @@ def schedule_audit(uow: UnitOfWork, actor_id: str, procedure_id: str, auditor_id
                    reason: str) -> Result:
     """The Zertifizierungsstelle assigns an impartial auditor and the agreed visit date (again: reschedule)."""
     actor, procedure, fz = _load(uow, actor_id, procedure_id)
+    require_date(audit_date, "Termin der Begehung")
     auditor = uow.users.find(auditor_id)
     if auditor is None:
         raise Refused(f"Unbekannter Benutzer '{auditor_id}'")
@@ -260,6 +295,7 @@ def record_audit(uow: UnitOfWork, actor_id: str, procedure_id: str, visit_date: 
     """
     actor, procedure, fz = _load(uow, actor_id, procedure_id)
     reason = need_reason(reason, "Begehung erfassen")
+    require_date(visit_date, "Tag der Begehung")
     if sites is None:
         sites = fz.member_kita_ids if len(fz.member_kita_ids) == 1 else ()
     visit = AuditVisit(procedure.id, visit_date, actor.id, tuple(sites))
@@ -354,6 +390,8 @@ def record_sign_off(uow: UnitOfWork, draft: SignOffDraft, pdf: bytes) -> Result:
     :class:`SignOffOutdated` and nothing is stored.
     """
     actor, procedure, fz = _load(uow, draft.actor_id, draft.procedure_id)
+    # First, and locking the visit until the end: of two sign-offs at the same moment the later one waits
+    # here and then sees the earlier one's, so every lost race is the same refusal (FrozenError).
     uow.audits.check_open(procedure.id, actor.id)
     if procedure.version != draft.procedure_version:
         raise SignOffOutdated(procedure.id, draft.procedure_version, procedure.version)

@@ -12,9 +12,10 @@ the lists can be read a page at a time (``limit``/``offset``, default: all).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..calendar import KindergartenYear
 from ..catalogue.model import Form, ProcedureKind
@@ -22,7 +23,13 @@ from ..errors import InputError, Problem
 from ..lifecycle.certificate_machine import CERTIFICATE_MACHINE
 from ..lifecycle.deadlines import Deadline, deadlines, next_deadline
 from ..lifecycle.entities import (
-    PROCEDURE_FINAL_STATES, Certificate, CertificateState, Procedure, ProcedureState, Role, User,
+    PROCEDURE_FINAL_STATES,
+    Certificate,
+    CertificateState,
+    Procedure,
+    ProcedureState,
+    Role,
+    User,
 )
 from ..lifecycle.machinery import Refused, local_date
 from ..lifecycle.procedure_machine import EVENT_LABELS, PROCEDURE_MACHINE
@@ -65,7 +72,8 @@ class OverviewRow:
 def _current(procedures: list[Procedure]) -> Procedure | None:
     """The open procedure, else the newest one."""
     open_ = [p for p in procedures if ProcedureState(p.state) not in PROCEDURE_FINAL_STATES]
-    return (open_ or procedures or [None])[-1]
+    candidates = open_ or procedures
+    return candidates[-1] if candidates else None
 
 
 def _seal(certificates: list[Certificate]) -> Certificate | None:
@@ -152,7 +160,7 @@ _OPENING = {"nominate": "Nominiert", "open_recertification": "Re-Zertifizierung 
 _VERDICTS = {"erfuellt": "erfüllt", "nicht_erfuellt": "nicht erfüllt", "offen": "offen"}
 
 
-def _passed(payload: dict) -> str:
+def _passed(payload: Mapping[str, Any]) -> str:
     return "erfüllt" if payload.get("passed") else "nicht erfüllt"
 
 
@@ -175,11 +183,13 @@ def _what(entry: AuditEntry) -> str:
         return {"record": "Begehung erfasst", "sign_off": SIGN_OFF_LABEL}.get(event, entry.action)
     if kind == "audit_verdict":
         verdict = payload.get("verdict")
-        if isinstance(verdict, list):
-            verdict = f"{_VERDICTS.get(verdict[0], verdict[0])} → {_VERDICTS.get(verdict[1], verdict[1])}"
+        if isinstance(verdict, list):  # a change: [before, after]
+            shown = f"{_VERDICTS.get(verdict[0], verdict[0])} → {_VERDICTS.get(verdict[1], verdict[1])}"
+        elif isinstance(verdict, str):
+            shown = _VERDICTS.get(verdict, verdict)
         else:
-            verdict = _VERDICTS.get(verdict, verdict)
-        return f"Bewertung {entry.subject_id.rpartition('/')[2]}: {verdict}"
+            shown = str(verdict)
+        return f"Bewertung {entry.subject_id.rpartition('/')[2]}: {shown}"
     if kind == "decision":
         outcome = payload.get("outcome")
         return f"Entscheidung: {'zertifiziert' if outcome == 'certified' else 'nicht zertifiziert'}"

@@ -19,24 +19,28 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..catalogue.model import Form
 from ..errors import Problem
 from ..kita_csv import KitaCsvError, parse_kitas
 from ..lifecycle import guards
 from ..lifecycle.entities import Familienzentrum, Jugendamt, Role, Traeger, User
+from ..lifecycle.ids import ID_MAX_LENGTH, id_problem, require_id
 from ..lifecycle.machinery import Refused, refuse_if
 from ..lifecycle.verbund import composition_refusal
-from ..yamlsource import read_text
+from ..yamlsource import MAX_INPUT_BYTES, read_text
 from .actors import resolve
 from .common import Result, need_reason
 
 if TYPE_CHECKING:
     from ..db.unit_of_work import UnitOfWork
 
-__all__ = ["add_jugendamt", "add_traeger", "add_user", "create_familienzentrum", "import_kitas", "list_users"]
+__all__ = [
+    "add_jugendamt", "add_traeger", "add_user", "create_familienzentrum", "import_kitas", "import_kitas_upload",
+    "list_users",
+]
 
 _ADMIN = frozenset({Role.ADMIN})
 
@@ -46,7 +50,8 @@ def _admin(actor: User, action: str) -> None:
 
 
 def _add_party(uow: UnitOfWork, actor_id: str, repository, entity, label: str, reason: str) -> Result:
-    """Create a Jugendamt or a Träger (admin only); refuse an id that exists."""
+    """Create a Jugendamt or a Träger (admin only); refuse an id that exists or breaks the id syntax."""
+    require_id(entity.id, label)
     reason = need_reason(reason, f"{label} anlegen")
     actor = resolve(uow, actor_id)
     _admin(actor, f"{label} anlegen")
@@ -66,6 +71,7 @@ def add_traeger(uow: UnitOfWork, actor_id: str, traeger: Traeger, reason: str) -
 
 def add_user(uow: UnitOfWork, actor_id: str, user: User, reason: str) -> Result:
     """Create a user (admin); the first user of an empty database may create itself as admin."""
+    require_id(user.id, "Benutzer")
     reason = need_reason(reason, "Benutzer anlegen")
     bootstrap = actor_id == user.id and user.role is Role.ADMIN and not uow.users.all()
     if not bootstrap:
@@ -100,14 +106,54 @@ def _row_lines(text: str) -> list[int]:
 def import_kitas(uow: UnitOfWork, actor_id: str, source: str | Path, reason: str, *,
                  text: str | None = None) -> Result:
     """Import the Kitas of a CSV file (``source``; or ``text`` named ``source``): all of them or none."""
+    actor, reason = _kita_importer(uow, actor_id, reason)
+    name = str(source)
+    if text is None:
+        text = read_text(Path(source), KitaCsvError)
+    return _import_kitas_text(uow, actor, name, text, reason)
+
+
+def _kita_importer(uow: UnitOfWork, actor_id: str, reason: str) -> tuple[User, str]:
+    """Who imports Kitas (admin, or a coordinator for their Jugendamt) and why: checked before any file is read."""
     reason = need_reason(reason, "Kitas einlesen")
     actor = resolve(uow, actor_id)
     if actor.role not in (Role.ADMIN, Role.COORDINATOR):
         raise Refused(f"Kitas einlesen ist der Rolle '{actor.role.label}' nicht erlaubt "
                       f"(erlaubt: {Role.COORDINATOR.label}, {Role.ADMIN.label})")
-    name = str(source)
-    if text is None:
-        text = read_text(Path(source), KitaCsvError)
+    return actor, reason
+
+
+_UPLOAD_NAME_MAX = 120
+
+
+def import_kitas_upload(uow: UnitOfWork, actor_id: str, filename: str | None, upload: bytes | BinaryIO,
+                        reason: str) -> Result:
+    """Import the Kitas of an uploaded CSV file (the web's import): all of them or none, like :func:`import_kitas`.
+
+    ``upload`` is the file's bytes or a binary stream; at most :data:`~certflow.yamlsource.MAX_INPUT_BYTES`
+    are read (one byte more is refused as too large, before anything is parsed), and the text must be UTF-8.
+    Problems name the uploaded file by its base name (``filename``, default ``kitas.csv``) and the line.
+    """
+    actor, reason = _kita_importer(uow, actor_id, reason)
+    name = PurePath((filename or "").replace("\\", "/")).name.strip()[:_UPLOAD_NAME_MAX] or "kitas.csv"
+    data = upload if isinstance(upload, bytes) else upload.read(MAX_INPUT_BYTES + 1)
+    limit = MAX_INPUT_BYTES
+    if len(data) > limit:
+        size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit} Bytes"
+        raise KitaCsvError([Problem(name, None, (), f"Datei zu groß (mehr als {size})")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise KitaCsvError([Problem(name, None, (), "keine CSV-Textdatei in UTF-8 (bitte als CSV, UTF-8 speichern)")]) \
+            from None
+    return _import_kitas_text(uow, actor, name, text, reason)
+
+
+_KITA_COLUMN_LIMITS = (("id", "id", 64), ("name", "name", 200), ("street", "strasse", 200), ("city", "ort", 100))
+"""(Kita attribute, CSV column, most characters the database keeps): longer values are bad rows, not a failed insert."""
+
+
+def _import_kitas_text(uow: UnitOfWork, actor: User, name: str, text: str, reason: str) -> Result:
     kitas = parse_kitas(text, name)
     lines = _row_lines(text)
     known_traeger = {t.id for t in uow.traeger.all()}
@@ -115,6 +161,12 @@ def import_kitas(uow: UnitOfWork, actor_id: str, source: str | Path, reason: str
     existing = {k.id for k in uow.kitas.all()}
     problems: list[Problem] = []
     for kita, line in zip(kitas, lines, strict=True):
+        if len(kita.id) <= ID_MAX_LENGTH and (problem := id_problem(kita.id)) is not None:  # too long: below
+            problems.append(Problem(name, line, ("id",), problem))
+        for attribute, column, limit in _KITA_COLUMN_LIMITS:
+            if len(getattr(kita, attribute)) > limit:
+                problems.append(Problem(name, line, (column,), f"höchstens {limit} Zeichen "
+                                                               f"(angegeben: {len(getattr(kita, attribute))})"))
         if kita.id in existing:
             problems.append(Problem(name, line, ("id",), f"Kita '{kita.id}' gibt es schon"))
         if kita.traeger_id not in known_traeger:
@@ -135,6 +187,7 @@ def create_familienzentrum(uow: UnitOfWork, actor_id: str, familienzentrum_id: s
                            kita_ids: Iterable[str], reason: str, *, zuschussempfaenger_id: str | None = None,
                            radius_exception_reason: str | None = None) -> Result:
     """Form a Familienzentrum from one Kita (Einzeleinrichtung) or several (Verbund)."""
+    require_id(familienzentrum_id, "Familienzentrum")
     reason = need_reason(reason, "Familienzentrum anlegen")
     actor = resolve(uow, actor_id)
     kitas = [uow.kitas.get(k) for k in kita_ids]

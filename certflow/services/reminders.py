@@ -41,7 +41,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
 from ..db.tables.reminders import DeliveryStatus, ReminderStatus
@@ -170,6 +169,8 @@ def plan_preview(uow: UnitOfWork, actor_id: str, day: date, *, jugendamt_id: str
 
     def recipient(x: Recipient) -> PlanRecipient:
         if x.user_id not in visible:
+            return PlanRecipient(x.role, None, None, None)
+        if x.user_id is None:  # an unfilled role: shown as the role alone
             return PlanRecipient(x.role, None, None, None)
         user, choice = users.get(x.user_id), contacts.get(x.user_id)
         preference = Preference(choice.preference.value) if choice is not None and choice.email else None
@@ -353,6 +354,25 @@ def contact_of(uow: UnitOfWork, actor_id: str, user_id: str | None = None) -> Co
     return _view(uow, _contact_subject(uow, actor, user_id or actor.id, "sehen"))
 
 
+def _email_address(text: str) -> str:
+    """``text`` as an e-mail address (normalised: the domain in lower case), ``""`` for none; bad input otherwise.
+
+    Checked with ``email-validator`` for its form only (no DNS lookup): one address, no display name,
+    a domain with a dot that is no special-use name (``localhost``, ``.local`` ...).
+    """
+    from email_validator import EmailNotValidError, validate_email
+
+    text = text.strip()
+    if not text:
+        return ""
+    shown = text if len(text) <= 80 else text[:77] + "…"
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise _input_error("E-Mail-Adresse", f"„{shown}“ ist keine E-Mail-Adresse, an die sich zustellen ließe "
+                                             "(Form name@beispiel.de)") from None
+
+
 def set_contact(uow: UnitOfWork, actor_id: str, user_id: str | None, reason: str, *, email: str | None = None,
                 preference: str | None = None) -> ContactView:
     """Change the address (``""``: none, inbox only) and/or the choice (immediate, daily, weekly) of
@@ -363,9 +383,7 @@ def set_contact(uow: UnitOfWork, actor_id: str, user_id: str | None, reason: str
     if email is None and preference is None:
         raise _input_error("Kontaktangaben", "nichts zu ändern: E-Mail-Adresse oder Benachrichtigungsart angeben")
     if email is not None:
-        email = email.strip()
-        if email and ("@" not in parseaddr(email)[1] or parseaddr(email)[1] != email):
-            raise _input_error("E-Mail-Adresse", f"„{email}“ ist keine E-Mail-Adresse")
+        email = _email_address(email)
     if preference is not None:
         try:
             preference = Preference(preference).value
@@ -472,7 +490,7 @@ def calendar_feed(uow: UnitOfWork, actor_id: str, *, jugendamt_id: str | None = 
         items = feed_events(snapshot)
         body = jugendamt_feed(items, ja, stamp=_stamp(uow))
         name = ja.name
-    else:
+    elif familienzentrum_id is not None:
         fz, hidden = _familienzentrum_in_scope(uow, actor, familienzentrum_id)
         snapshot = uow.reminders.planning_input(day, familienzentrum_id=fz.id, evidence=False)
         items = [i for i in feed_events(snapshot) if i.subject not in hidden]

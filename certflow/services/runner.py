@@ -40,7 +40,8 @@ class ErrorKind(enum.Enum):
     """Why a use case did not happen; each entrypoint maps it to its own code."""
 
     INPUT = "input"          #: a bad file or value (exit 2, HTTP 422)
-    REFUSED = "refused"      #: the rules, a role or scope, an unknown record, a conflict, frozen data (exit 3, 403/404/409)
+    #: the rules, a role or scope, an unknown record, a conflict, frozen data (exit 3, 403/404/409)
+    REFUSED = "refused"
     CONFLICT = "conflict"    #: someone else changed the record meanwhile (exit 3, HTTP 409)
     NOT_FOUND = "not_found"  #: no such record, or one the actor may not see (exit 3, HTTP 404)
     DATABASE = "database"    #: the database is unreachable, not set up, outdated, or failed (exit 2, HTTP 503)
@@ -220,17 +221,19 @@ def replan_after(app: Application, result: Any) -> None:
 
     if not isinstance(result, Result):
         return
-    subject: dict[str, str] | None = None
-    for attr in ("procedure", "certificate", "familienzentrum"):
-        obj = getattr(result, attr, None)
-        if obj is not None:
-            subject = {"familienzentrum_id": getattr(obj, "familienzentrum_id", None) or obj.id}
-            break
-    if subject is None and result.contingent is not None:
-        subject = {"jugendamt_id": result.contingent.jugendamt_id}
-    if subject is None:
+    familienzentrum_id: str | None = None
+    jugendamt_id: str | None = None
+    if result.procedure is not None:
+        familienzentrum_id = result.procedure.familienzentrum_id
+    elif result.certificate is not None:
+        familienzentrum_id = result.certificate.familienzentrum_id
+    elif result.familienzentrum is not None:
+        familienzentrum_id = result.familienzentrum.id
+    elif result.contingent is not None:
+        jugendamt_id = result.contingent.jugendamt_id
+    else:
         return
     try:
-        replan(app.engine, utc_now(), **subject)
+        replan(app.engine, utc_now(), familienzentrum_id=familienzentrum_id, jugendamt_id=jugendamt_id)
     except Exception as exc:  # noqa: BLE001 - the change itself is safe; say why the reminders lag
         app.notes.append(f"Erinnerungen werden beim nächsten Lauf des Planers aktualisiert ({first_line(exc)})")

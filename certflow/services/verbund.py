@@ -36,6 +36,7 @@ from .certificates import revoke
 from .common import Result, live_certificate, need_reason, require_visible, today
 
 if TYPE_CHECKING:
+    from ..db.audit_log import AuditEntry
     from ..db.unit_of_work import UnitOfWork
 
 __all__ = ["certified_members", "join", "leave", "restructure"]
@@ -47,11 +48,11 @@ def certified_members(uow: UnitOfWork, fz: Familienzentrum, cert: Certificate) -
     The audit trail orders the issue among the day's membership changes; without an issue
     entry (a seal recorded outside the use cases) the members on the day of issue count.
     """
-    issue = [e.seq for e in uow.audit_log.entries_for("certificate", cert.key) if e.action == "certificate.issue"]
+    issue = [_seq(e) for e in uow.audit_log.entries_for("certificate", cert.key) if e.action == "certificate.issue"]
     if issue:
         members = None
         for entry in uow.audit_log.entries_for("familienzentrum", fz.id):
-            if entry.seq > issue[0]:
+            if _seq(entry) > issue[0]:
                 break
             payload = entry.payload or {}
             if entry.action == "familienzentrum.create":
@@ -61,6 +62,20 @@ def certified_members(uow: UnitOfWork, fz: Familienzentrum, cert: Certificate) -
         if members:
             return list(members)
     return uow.familienzentren.members_on(fz.id, cert.issued)
+
+
+def _seq(entry: AuditEntry) -> int:
+    """The position of an entry read from the audit log (only an entry not yet appended lacks one)."""
+    if entry.seq is None:
+        raise ValueError(f"audit entry {entry.action} for {entry.subject_id} was read without a sequence number")
+    return entry.seq
+
+
+def _exception_reason(reason: str | None) -> str:
+    """Why an exception to the "in der Regel" rules is accepted; the domain accepts none without [D10]."""
+    if reason is None or not reason.strip():
+        raise ValueError("an exception to the Verbund rules was accepted without a reason")
+    return reason.strip()
 
 
 def _record_exception(uow: UnitOfWork, actor: User, fz: Familienzentrum, why: str, rules: Iterable[str],
@@ -90,8 +105,8 @@ def join(uow: UnitOfWork, actor_id: str, familienzentrum_id: str, kita_id: str, 
     outcome = domain.join(fz, members, kita, cert, today(uow), exception_reason=exception_reason)
     uow.familienzentren.save(outcome.familienzentrum, actor_id=actor.id, reason=reason)
     if outcome.exceptions:
-        _record_exception(uow, actor, fz, outcome.exception_reason, outcome.exceptions, kita_id=kita.id,
-                          join_reason=reason)
+        _record_exception(uow, actor, fz, _exception_reason(outcome.exception_reason), outcome.exceptions,
+                          kita_id=kita.id, join_reason=reason)
     return Result("verbund.joined", {"outcome": outcome.message}, familienzentrum=outcome.familienzentrum,
                   certificate=cert)
 
@@ -109,16 +124,15 @@ def leave(uow: UnitOfWork, actor_id: str, familienzentrum_id: str, kita_id: str,
     cert = live_certificate(uow.certificates.of_familienzentrum(fz.id))
     certified = certified_members(uow, fz, cert) if cert is not None else list(fz.member_kita_ids)
     outcome = domain.leave(fz, kita_id, certified or fz.member_kita_ids, new_zuschussempfaenger_id)
-    changes = ()
     if cert is not None and not outcome.seal_kept:
         if actor.role is not Role.CERTIFIER:
             raise Refused(f"{outcome.message}. Einen Austritt, der das Gütesiegel {cert.number} kostet, erfasst die "
                           "Zertifizierungsstelle zusammen mit dem Widerruf")
         uow.familienzentren.save(outcome.familienzentrum, actor_id=actor.id, reason=reason)
         why = f"Widerruf nach Austritt von {kita_id}: {reason}"
-        changes = (revoke(uow, actor, outcome.familienzentrum, cert, why),)
+        change = revoke(uow, actor, outcome.familienzentrum, cert, why)
         return Result("verbund.left", {"outcome": outcome.message, "kita": kita_id, "revoked": cert.number},
-                      changes=changes, familienzentrum=outcome.familienzentrum, certificate=cert)
+                      changes=(change,), familienzentrum=outcome.familienzentrum, certificate=cert)
     uow.familienzentren.save(outcome.familienzentrum, actor_id=actor.id, reason=reason)
     return Result("verbund.left", {"outcome": outcome.message, "kita": kita_id, "seal_kept": outcome.seal_kept,
                                    "valid_until": cert.valid_until if cert is not None else None},
@@ -157,15 +171,17 @@ def restructure(uow: UnitOfWork, actor_id: str, familienzentrum_id: str, member_
     plan = domain.restructure_to_verbund(fz, kitas, ids, zuschussempfaenger_id, cert,
                                          exception_reason=exception_reason)
     year = kgj or plan.kgj
+    if year is None:  # a live seal gives the plan its re-certification year; kept as the domain words it
+        raise Refused(f"{action}: bitte das Kindergartenjahr angeben")
     opening = open_restructuring(
         plan, procedure_id=procedure_id or uow.procedures.next_id(f"V-{year.start_year}-"), actor=actor,
         reason=reason, kgj=kgj, catalogue_key=catalogue_key, procedures=procedures, clock=uow.clock)
     verbund = plan.familienzentrum
     uow.familienzentren.save(verbund, actor_id=actor.id, reason=reason)
     uow.procedures.add(opening.procedure, opening.change)
-    if plan.exceptions:
-        _record_exception(uow, actor, fz, exception_reason.strip(), plan.exceptions, kita_ids=ids,
-                          restructuring_reason=reason)
+    accepted = _exception_reason(exception_reason) if plan.exceptions else None
+    if accepted is not None:
+        _record_exception(uow, actor, fz, accepted, plan.exceptions, kita_ids=ids, restructuring_reason=reason)
     p = opening.procedure
     text = (f"Neue Zertifizierung {p.id} für {fz.name} als Verbund eröffnet (Kindergartenjahr {p.kgj}, "
             f"Einrichtungen {', '.join(ids)}, Zuschussempfänger {zuschussempfaenger_id}); nach der Entscheidung "
@@ -173,7 +189,7 @@ def restructure(uow: UnitOfWork, actor_id: str, familienzentrum_id: str, member_
     if plan.previous_certificate_number and plan.previous_valid_until:
         text += (f"; das bisherige Gütesiegel {plan.previous_certificate_number} gilt bis dahin, längstens bis "
                  f"{format_date_de(plan.previous_valid_until)}, und wird nicht re-zertifiziert")
-    if plan.exceptions:
-        text += f"; Ausnahme erfasst ({'; '.join(plan.exceptions)}): {exception_reason.strip()}"
+    if accepted is not None:
+        text += f"; Ausnahme erfasst ({'; '.join(plan.exceptions)}): {accepted}"
     return Result("verbund.restructured", {"outcome": text}, changes=(opening.change,), procedure=p,
                   familienzentrum=verbund, certificate=cert)

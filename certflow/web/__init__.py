@@ -11,6 +11,7 @@ query, commit or rule lives here. ``certflow serve`` starts it (uvicorn).
 * :mod:`.auth`: :func:`current_user`, the dependency of every page after the login;
 * :mod:`.errors`: use-case errors and HTTP errors as German pages, never a traceback;
 * :mod:`.use_cases`: how a route runs a service; :mod:`.pages`: the templates (templates/web/);
+* :mod:`.forms`: posted form data, the messages of a failed form by field, and its HTTP status;
 * :mod:`.charts`: plain SVG charts drawn on the server; :mod:`.routes`: the pages themselves.
 """
 

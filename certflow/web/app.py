@@ -22,6 +22,11 @@ from .config import WebConfig
 from .csrf import require_csrf
 from .pages import Pages
 from .routes import account, home
+from .routes.admin import router as admin_router
+from .routes.auditor import router as auditor_router
+from .routes.coordinator import router as coordinator_router
+from .routes.certifier import router as certifier_router
+from .routes.kita import router as kita_router
 from .sessions import SessionMiddleware
 
 __all__ = ["STATIC_DIR", "create_app"]
@@ -57,6 +62,11 @@ def create_app(app: Application, config: WebConfig | None = None) -> FastAPI:
     errors.install(web, pages)
     web.include_router(account.router)
     web.include_router(home.router)
+    web.include_router(certifier_router)
+    web.include_router(admin_router)
+    web.include_router(auditor_router)
+    web.include_router(coordinator_router)
+    web.include_router(kita_router)
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     web.add_middleware(SessionMiddleware, config=config, clock=app.clock)
     web.add_middleware(_SecurityHeaders)

@@ -213,13 +213,14 @@ class AccountRepository(Repository):
         outbox key.
         """
         from ..tables.reminders import DeliveryMode, DeliveryStatus, InboxKind
+        from .reminders import InboxRepository, OutboxRepository
 
         now = self._now()
         delivery_key = f"{key}#{user_id}"
-        self._uow.inbox.add([{
+        InboxRepository(self._session).add([{
             "user_id": user_id, "reminder_key": key, "kind": InboxKind.REMINDER.value, "subject": subject,
             "body": body, "created_at": now, "delivery_key": delivery_key}])
-        self._uow.outbox.add([{
+        OutboxRepository(self._session).add([{
             "key": delivery_key, "user_id": user_id, "mode": DeliveryMode.IMMEDIATE.value, "reminder_keys": [key],
             "label": label, "status": DeliveryStatus.PENDING.value, "attempts": 0, "next_attempt_at": now,
             "uncertain": False, "last_error": None, "created_at": now}])

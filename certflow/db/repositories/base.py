@@ -4,18 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import Session
 
+from ...lifecycle.machinery import StateChange
 from ..errors import ConflictError, NotFoundError
 from ..versioning import VersionTracker
 
-if TYPE_CHECKING:
-    from ..unit_of_work import UnitOfWork
+__all__ = ["Repository", "Transaction"]
 
-__all__ = ["Repository"]
+
+class Transaction(Protocol):
+    """What a repository needs of its unit of work: the session, the version tracker, the clock and the
+    audit buffer. :class:`~certflow.db.UnitOfWork` provides it (and so does the in-memory twin); the
+    repositories depend on this, not on the unit of work, which builds them."""
+
+    session: Session
+    versions: VersionTracker
+
+    def now(self) -> datetime: ...
+
+    def record(self, *, actor_id: str, action: str, subject_kind: str, subject_id: str, reason: str,
+               payload: Mapping[str, Any] | None = None, at: datetime | None = None,
+               from_state: str | None = None, to_state: str | None = None) -> None: ...
+
+    def record_change(self, change: StateChange, payload: Mapping[str, Any] | None = None) -> None: ...
 
 
 class Repository:
@@ -23,7 +38,7 @@ class Repository:
 
     kind: str = ""
 
-    def __init__(self, uow: UnitOfWork):
+    def __init__(self, uow: Transaction):
         self._uow = uow
 
     @property

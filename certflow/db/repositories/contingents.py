@@ -20,7 +20,7 @@ domain; ``carried_out`` counts returned places passed on and is not subtracted a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 
@@ -31,8 +31,6 @@ from ..tables import ContingentRow, JugendamtRow
 from ..versioning import diff, update_versioned
 from .base import Repository
 
-if TYPE_CHECKING:
-    from ..unit_of_work import UnitOfWork
 
 __all__ = ["ContingentRepository", "release_place", "reserve_place"]
 
@@ -134,12 +132,18 @@ class ContingentRepository(Repository):
         return released
 
 
-def reserve_place(uow: UnitOfWork, jugendamt_id: str, kgj: KindergartenYear, *, actor_id: str,
+class _WithContingents(Protocol):
+    """A unit of work (anything with the contingent repository)."""
+
+    contingents: ContingentRepository
+
+
+def reserve_place(uow: _WithContingents, jugendamt_id: str, kgj: KindergartenYear, *, actor_id: str,
                   reason: str) -> Contingent:
     """Take one free place of the Jugendamt's contingent for ``kgj`` in ``uow``'s transaction (never overbooks)."""
     return uow.contingents.reserve_place(jugendamt_id, kgj, actor_id=actor_id, reason=reason)
 
 
-def release_place(uow: UnitOfWork, jugendamt_id: str, kgj: KindergartenYear, *, actor_id: str,
+def release_place(uow: _WithContingents, jugendamt_id: str, kgj: KindergartenYear, *, actor_id: str,
                   reason: str) -> Contingent:
     return uow.contingents.release_place(jugendamt_id, kgj, actor_id=actor_id, reason=reason)

@@ -5,6 +5,16 @@ the row is written with optimistic locking and the change goes to the audit
 trail as ``procedure.<event>`` / ``certificate.<event>`` with the fields that
 changed as payload. A procedure's version is the domain's ``Procedure.version``
 (each accepted event adds one); a certificate's version lives only in the row.
+
+Under concurrency (two transactions that both read before either writes):
+
+* generated ids and numbers (:meth:`ProcedureRepository.next_id`,
+  :meth:`CertificateRepository.next_number`) are counted up from the highest in the table while
+  the transaction holds the lock of a counter row per prefix (``id_counter``) until it ends, so
+  two never get the same one and a rollback gives it back (no gaps);
+* a second open procedure of a Familienzentrum is refused by the database (a partial unique
+  index); :meth:`ProcedureRepository.add` turns that into the domain's refusal, naming the
+  procedure that is open, as if the guard had seen it.
 """
 
 from __future__ import annotations
@@ -13,17 +23,24 @@ from collections.abc import Collection
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ...calendar import KindergartenYear
 from ...lifecycle.contingents import Contingent
-from ...lifecycle.entities import Certificate, CertificateState, Decision, Procedure, ProcedureState, User
-from ...lifecycle.machinery import StateChange
+from ...lifecycle.entities import (
+    PROCEDURE_FINAL_STATES, Certificate, CertificateState, Decision, Procedure, ProcedureState, User,
+)
+from ...lifecycle.guards import open_procedure_refusal
+from ...lifecycle.machinery import Refused, StateChange
 from .. import audit_log
 from ..audit_log import AuditEntry
 from ..tables import (
     AssessmentRevisionRow, CertificateRow, ContingentRow, DecisionRow, FamilienzentrumRow, ProcedureRow,
 )
+from ..tables.procedures import IdCounterRow
 from ..versioning import diff, update_versioned
 from .base import Repository
 from .scope import familienzentrum_visible, procedure_visible
@@ -44,6 +61,31 @@ def _procedure(row: ProcedureRow) -> Procedure:
     return Procedure(**{**values, "kgj": KindergartenYear(row.kgj)}, version=row.version)
 
 
+_COUNTER = IdCounterRow.__table__
+
+
+def _allocate(session: Session, prefix: str, taken: Any) -> int:
+    """The next free number after ``prefix``: one more than the highest that ``taken`` (a string column)
+    holds with that prefix, reserved for this transaction.
+
+    The prefix's ``id_counter`` row is locked first (PostgreSQL ``FOR UPDATE``, held until the transaction
+    ends; SQLite's ``BEGIN IMMEDIATE`` holds the whole database), then the highest id is read: under READ
+    COMMITTED a statement after the wait sees what the transaction that held the lock committed. So a
+    number is never handed out twice, a rolled-back one is free again (no gaps), ids given by hand
+    count, and asking twice before inserting gives the same number. The row keeps the last number
+    handed out; writing it also makes a REPEATABLE READ transaction fail rather than repeat a number.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(_COUNTER).values(prefix=prefix, last_number=0).on_conflict_do_nothing())
+    session.execute(select(_COUNTER.c.last_number).where(_COUNTER.c.prefix == prefix).with_for_update())
+    rests = session.execute(select(func.substr(taken, len(prefix) + 1))
+                            .where(taken.startswith(prefix, autoescape=True))).scalars()
+    number = max((int(rest) for rest in rests if rest.isdigit()), default=0) + 1
+    session.execute(update(_COUNTER).where(_COUNTER.c.prefix == prefix).values(last_number=number))
+    return number
+
+
 class ProcedureRepository(Repository):
     kind = "procedure"
 
@@ -55,9 +97,25 @@ class ProcedureRepository(Repository):
                 ContingentRow.jugendamt_id == contingent.jugendamt_id,
                 ContingentRow.kgj == contingent.kgj.start_year)).scalar_one()
         values = _procedure_values(procedure)
-        self._insert(ProcedureRow(**values, version=procedure.version, contingent_id=contingent_id))
+        try:
+            with self._session.begin_nested():
+                self._insert(ProcedureRow(**values, version=procedure.version, contingent_id=contingent_id))
+        except IntegrityError:
+            self._refuse_taken(procedure)
+            raise
         self._versions.seen(self.kind, procedure.id, procedure.version)
         self._log_change(change, {**values, "contingent_id": contingent_id})
+
+    def _refuse_taken(self, procedure: Procedure) -> None:
+        """After a refused insert: the refusal of the domain if another transaction opened a procedure of the
+        Familienzentrum (or took the id) meanwhile; the savepoint is rolled back, so this reads what is committed."""
+        if self._first(select(ProcedureRow).where(ProcedureRow.id == procedure.id)) is not None:
+            raise Refused(f"Das Verfahren {procedure.id} gibt es bereits")
+        rows = self._all(select(ProcedureRow).where(ProcedureRow.familienzentrum_id == procedure.familienzentrum_id,
+                                                    ProcedureRow.state.not_in(list(PROCEDURE_FINAL_STATES))))
+        if rows:
+            fz = self._uow.familienzentren.get(procedure.familienzentrum_id)
+            raise Refused(open_procedure_refusal(fz, [_procedure(row) for row in rows]))
 
     def get(self, procedure_id: str, *, expected_version: int | None = None) -> Procedure:
         statement = select(ProcedureRow).where(ProcedureRow.id == procedure_id)
@@ -102,11 +160,9 @@ class ProcedureRepository(Repository):
         return [_procedure(row) for row in rows]
 
     def next_id(self, prefix: str, width: int = 3) -> str:
-        """The next free id ``<prefix><n>`` (``V-2025-`` -> ``V-2025-004``), counting up from the highest."""
-        ids = self._session.execute(select(ProcedureRow.id).where(
-            ProcedureRow.id.startswith(prefix, autoescape=True))).scalars()
-        numbers = [int(rest) for rest in (i[len(prefix):] for i in ids) if rest.isdigit()]
-        return f"{prefix}{max(numbers, default=0) + 1:0{width}d}"
+        """The next free id ``<prefix><n>`` (``V-2025-`` -> ``V-2025-004``), counting up from the highest; reserved
+        for this transaction (:func:`_allocate`: a concurrent one gets the next after it)."""
+        return f"{prefix}{_allocate(self._session, prefix, ProcedureRow.id):0{width}d}"
 
     def history(self, procedure_id: str) -> list[AuditEntry]:
         """The audit trail of one procedure (the same as ``uow.audit_log.procedure_history``)."""
@@ -202,11 +258,9 @@ class CertificateRepository(Repository):
         return [_certificate(row) for row in rows]
 
     def next_number(self, prefix: str, width: int = 3) -> str:
-        """The next free Zertifizierungsnummer ``<prefix><n>`` (``FZ-2026-`` -> ``FZ-2026-003``)."""
-        numbers = self._session.execute(select(CertificateRow.number).where(
-            CertificateRow.number.startswith(prefix, autoescape=True))).scalars()
-        taken = [int(rest) for rest in (n[len(prefix):] for n in numbers) if rest.isdigit()]
-        return f"{prefix}{max(taken, default=0) + 1:0{width}d}"
+        """The next free Zertifizierungsnummer ``<prefix><n>`` (``FZ-2026-`` -> ``FZ-2026-003``); reserved for this
+        transaction (:func:`_allocate`)."""
+        return f"{prefix}{_allocate(self._session, prefix, CertificateRow.number):0{width}d}"
 
     def save(self, cert: Certificate, change: StateChange, *, expected_version: int | None = None) -> int:
         """Write the certificate after ``change`` (e.g. from ``fire_certificate``); return the new version."""

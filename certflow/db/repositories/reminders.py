@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
@@ -425,12 +425,12 @@ def _procedure(row) -> Procedure:
                      version=row.version)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _shipped() -> dict[str, object]:
     return {cat.key: cat for cat in (load_catalogue(path) for path in shipped_catalogues())}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _aged_rules(catalogue_key: str) -> dict[str, tuple[EvidenceRule, ...]]:
     """item id -> its evidence rules with a maximum age, for a shipped catalogue (empty if unknown)."""
     cat = _shipped().get(catalogue_key)

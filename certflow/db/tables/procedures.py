@@ -8,6 +8,13 @@ created in the migrations):
   ``audit_verdict`` rows are never changed, added to or deleted.
 
 ``kgj`` columns hold the Kindergartenjahr's start year (2025 = KGJ 2025/26).
+
+At most one procedure of a Familienzentrum is open (not certified, not
+certified-refused, not withdrawn): the partial unique index
+``uq_procedure_open_familienzentrum`` holds it against concurrent openings
+(the domain's guard alone cannot: two transactions both see none open).
+Generated ids (``V-2025-004``, ``FZ-2026-003``) are counted up while the
+transaction holds the lock of the prefix's ``id_counter`` row.
 """
 
 from datetime import date, datetime
@@ -17,14 +24,18 @@ from sqlmodel import Field
 
 from ...assessment.model import Status
 from ...catalogue.model import ProcedureKind
-from ...lifecycle.entities import CertificateState, Outcome, ProcedureState
+from ...lifecycle.entities import PROCEDURE_FINAL_STATES, CertificateState, Outcome, ProcedureState
 from ..types import ID, UTCDateTime, enum_by_value
 from .base import Base
 
 __all__ = [
-    "AssessmentRevisionRow", "AuditVerdictRow", "AuditVisitRow", "CertificateRow", "ContingentRow", "DecisionRow",
-    "ProcedureRow",
+    "OPEN_PROCEDURE_INDEX", "AssessmentRevisionRow", "AuditVerdictRow", "AuditVisitRow", "CertificateRow",
+    "ContingentRow", "DecisionRow", "IdCounterRow", "ProcedureRow",
 ]
+
+OPEN_PROCEDURE_INDEX = "uq_procedure_open_familienzentrum"
+_OPEN = sa.text("state NOT IN ({})".format(", ".join(f"'{value}'" for value in sorted(
+    state.value for state in PROCEDURE_FINAL_STATES))))
 
 
 class ContingentRow(Base, table=True):
@@ -57,6 +68,7 @@ class ProcedureRow(Base, table=True):
     __table_args__ = (
         sa.CheckConstraint("period_start <= period_end", name="period_ordered"),
         sa.CheckConstraint("version >= 0", name="version_not_negative"),
+        sa.Index(OPEN_PROCEDURE_INDEX, "familienzentrum_id", unique=True, sqlite_where=_OPEN, postgresql_where=_OPEN),
     )
 
     id: str = Field(primary_key=True, sa_type=ID)
@@ -162,3 +174,15 @@ class CertificateRow(Base, table=True):
     valid_until: date = Field(sa_type=sa.Date)
     state: CertificateState = Field(sa_type=enum_by_value(CertificateState, "certificate_state"))
     version: int = Field(default=1, sa_type=sa.Integer)
+
+
+class IdCounterRow(Base, table=True):
+    """One row per id prefix (``V-2025-``, ``FZ-2026-``): the lock a transaction takes before it counts up the
+    next id from the highest in the table, held until it ends; ``last_number`` is the last one handed out.
+    """
+
+    __tablename__ = "id_counter"
+    __table_args__ = (sa.CheckConstraint("last_number >= 0", name="last_number_not_negative"),)
+
+    prefix: str = Field(primary_key=True, sa_type=sa.String(64))
+    last_number: int = Field(default=0, sa_type=sa.Integer)

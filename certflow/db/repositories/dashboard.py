@@ -1,0 +1,243 @@
+"""The figures of one Jugendamt's dashboard and its list of Familienzentren, computed in SQL.
+
+Reached as ``uow.dashboard``. Every method is one query, whatever the number of
+Familienzentren, procedures or seals: counting, ranking and filtering happen in the database
+(window functions, ``GROUP BY``, ``EXISTS``), never by loading rows into Python to count them.
+
+Two notions are shared with :func:`certflow.services.overview` and must say the same:
+
+* a Familienzentrum's **current procedure**: its open procedure, else its newest one (by
+  Kindergartenjahr and id);
+* its **seal**: the newest live term (valid or due for re-certification), else the newest term.
+
+Scope is the caller's matter (:mod:`certflow.services.dashboard` checks who may see which
+Jugendamt); every method here is limited to the one Jugendamt it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
+
+from ...calendar import KindergartenYear
+from ...catalogue.model import Form, ProcedureKind
+from ...lifecycle.entities import PROCEDURE_FINAL_STATES, CertificateState, ProcedureState
+from ..tables import (
+    AssessmentRevisionRow,
+    CertificateRow,
+    FamilienzentrumMemberRow,
+    FamilienzentrumRow,
+    KitaRow,
+    ProcedureRow,
+)
+from .base import Repository
+
+__all__ = ["NO_PROCEDURE", "DashboardRepository", "LapsingSeal", "ListedFamilienzentrum"]
+
+LIVE = (CertificateState.VALID, CertificateState.RECERTIFICATION_DUE)
+FINAL = tuple(PROCEDURE_FINAL_STATES)
+NO_PROCEDURE = "ohne"
+"""The ``state`` filter value for Familienzentren without any procedure."""
+
+
+@dataclass(frozen=True, slots=True)
+class LapsingSeal:
+    """A live seal whose validity ends in the window asked for, and the re-certification under way (if any)."""
+
+    familienzentrum_id: str
+    name: str
+    number: str
+    state: CertificateState
+    valid_until: date
+    recertification_id: str | None
+    recertification_state: ProcedureState | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListedFamilienzentrum:
+    """One line of the list of Familienzentren: the Familienzentrum, its current procedure, its seal."""
+
+    id: str
+    name: str
+    form: Form
+    members: int
+    towns: tuple[str, ...]
+    procedure_id: str | None
+    procedure_kind: ProcedureKind | None
+    kgj: KindergartenYear | None
+    state: ProcedureState | None
+    planned_audit_date: date | None
+    certificate_number: str | None
+    certificate_state: CertificateState | None
+    seal_valid_until: date | None
+
+
+def _current_procedures(jugendamt_id: str) -> Any:
+    """Per Familienzentrum of the Jugendamt its procedures ranked: ``rank == 1`` is the current one."""
+    p = ProcedureRow
+    final_last = case((p.state.in_(FINAL), 1), else_=0)
+    rank = func.row_number().over(partition_by=p.familienzentrum_id,
+                                  order_by=(final_last, p.kgj.desc(), p.id.desc())).label("rank")
+    return (select(p.familienzentrum_id.label("fz_id"), p.id.label("id"), p.kind.label("kind"), p.kgj.label("kgj"),
+                   p.state.label("state"), p.planned_audit_date.label("planned"), rank)
+            .where(p.familienzentrum_id.in_(_of_jugendamt(jugendamt_id))).subquery("current_procedure"))
+
+
+def _seals(jugendamt_id: str) -> Any:
+    """Per Familienzentrum of the Jugendamt its seal terms ranked: ``rank == 1`` is its seal."""
+    c = CertificateRow
+    dead_last = case((c.state.in_(LIVE), 0), else_=1)
+    rank = func.row_number().over(partition_by=c.familienzentrum_id,
+                                  order_by=(dead_last, c.issued.desc(), c.id.desc())).label("rank")
+    return (select(c.familienzentrum_id.label("fz_id"), c.number.label("number"), c.state.label("state"),
+                   c.valid_until.label("valid_until"), rank)
+            .where(c.familienzentrum_id.in_(_of_jugendamt(jugendamt_id))).subquery("seal"))
+
+
+def _of_jugendamt(jugendamt_id: str) -> Select:
+    return select(FamilienzentrumRow.id).where(FamilienzentrumRow.jugendamt_id == jugendamt_id)
+
+
+def _open_procedure_exists(fz_id: Any) -> ColumnElement[bool]:
+    p = ProcedureRow
+    return select(p.id).where(p.familienzentrum_id == fz_id, p.state.not_in(FINAL)).exists()
+
+
+def _member_in_town(fz_id: Any, town: str) -> ColumnElement[bool]:
+    m, k = FamilienzentrumMemberRow, KitaRow
+    return (select(m.id).join(k, k.id == m.kita_id)
+            .where(m.familienzentrum_id == fz_id, m.left_on.is_(None), k.city == town).exists())
+
+
+class DashboardRepository(Repository):
+    kind = "dashboard"
+
+    # -- the dashboard ----------------------------------------------------------------------------------------
+
+    def seals_by_state(self, jugendamt_id: str) -> dict[CertificateState | None, int]:
+        """How many Familienzentren of the Jugendamt have a seal in each state (``None``: no seal yet)."""
+        fz, seal = FamilienzentrumRow, _seals(jugendamt_id)
+        statement = (select(seal.c.state, func.count(fz.id))
+                     .select_from(fz).outerjoin(seal, and_(seal.c.fz_id == fz.id, seal.c.rank == 1))
+                     .where(fz.jugendamt_id == jugendamt_id).group_by(seal.c.state))
+        return {(CertificateState(state) if state is not None else None): count
+                for state, count in self._session.execute(statement)}
+
+    def lapsing_seals(self, jugendamt_id: str, start: date, end: date) -> list[LapsingSeal]:
+        """The live seals of the Jugendamt valid until a day from ``start`` to ``end`` (both included), by that day,
+        each with the open re-certification of its Familienzentrum, if there is one."""
+        c, fz, p = CertificateRow, FamilienzentrumRow, ProcedureRow
+        recert = (select(p.id, p.state).where(p.familienzentrum_id == fz.id, p.kind == ProcedureKind.RE,
+                                              p.state.not_in(FINAL))
+                  .order_by(p.kgj.desc(), p.id.desc()).limit(1))
+        statement = (select(fz.id, fz.name, c.number, c.state, c.valid_until,
+                            recert.with_only_columns(p.id).scalar_subquery(),
+                            recert.with_only_columns(p.state).scalar_subquery())
+                     .join(fz, fz.id == c.familienzentrum_id)
+                     .where(fz.jugendamt_id == jugendamt_id, c.state.in_(LIVE), c.valid_until >= start,
+                            c.valid_until <= end)
+                     .order_by(c.valid_until, self._byte_order(fz.id), c.number))
+        return [LapsingSeal(fz_id, name, number, CertificateState(state), valid_until, recert_id,
+                            ProcedureState(recert_state) if recert_state is not None else None)
+                for fz_id, name, number, state, valid_until, recert_id, recert_state
+                in self._session.execute(statement)]
+
+    def procedures_by_state(self, jugendamt_id: str) -> dict[ProcedureState, int]:
+        """How many procedures of the Jugendamt's Familienzentren are in each state (states without any left out)."""
+        p = ProcedureRow
+        statement = (select(p.state, func.count(p.id)).where(p.familienzentrum_id.in_(_of_jugendamt(jugendamt_id)))
+                     .group_by(p.state))
+        return {ProcedureState(state): count for state, count in self._session.execute(statement)}
+
+    def nomination_candidates(self, jugendamt_id: str) -> list[tuple[str, str]]:
+        """(id, name) of the Familienzentren of the Jugendamt without a seal and without an open procedure, by name:
+        those a nomination is meant for (the domain still decides)."""
+        fz = FamilienzentrumRow
+        statement = (select(fz.id, fz.name)
+                     .where(fz.jugendamt_id == jugendamt_id, fz.certificate_number.is_(None),
+                            ~_open_procedure_exists(fz.id))
+                     .order_by(fz.name, self._byte_order(fz.id)))
+        return [(fz_id, name) for fz_id, name in self._session.execute(statement)]
+
+    def packet_count(self, jugendamt_id: str) -> int:
+        """How many procedures of the Jugendamt have a submitted self-assessment (so an audit packet)."""
+        p, revision = ProcedureRow, AssessmentRevisionRow
+        submitted = select(revision.id).where(revision.procedure_id == p.id, revision.submitted.is_(True)).exists()
+        statement = select(func.count(p.id)).where(p.familienzentrum_id.in_(_of_jugendamt(jugendamt_id)), submitted)
+        return self._session.execute(statement).scalar_one()
+
+    # -- the list of Familienzentren ----------------------------------------------------------------------------
+
+    def towns(self, jugendamt_id: str) -> list[str]:
+        """The towns of the current member Kitas of the Jugendamt's Familienzentren, sorted, each once."""
+        m, k = FamilienzentrumMemberRow, KitaRow
+        statement = (select(k.city).join(m, m.kita_id == k.id)
+                     .where(m.left_on.is_(None), m.familienzentrum_id.in_(_of_jugendamt(jugendamt_id)))
+                     .group_by(k.city).order_by(self._byte_order(k.city)))
+        return list(self._session.execute(statement).scalars())
+
+    def _listing(self, jugendamt_id: str, *, state: str | None, town: str | None, seal_before: date | None,
+                 form: Form | None, columns: Collection[Any] | None) -> Select:
+        fz, current, seal = FamilienzentrumRow, _current_procedures(jugendamt_id), _seals(jugendamt_id)
+        statement = (select(*(columns or (fz.id, fz.name, fz.form, current.c.id, current.c.kind, current.c.kgj,
+                                          current.c.state, current.c.planned, seal.c.number, seal.c.state,
+                                          seal.c.valid_until)))
+                     .select_from(fz)
+                     .outerjoin(current, and_(current.c.fz_id == fz.id, current.c.rank == 1))
+                     .outerjoin(seal, and_(seal.c.fz_id == fz.id, seal.c.rank == 1))
+                     .where(fz.jugendamt_id == jugendamt_id))
+        if state == NO_PROCEDURE:
+            statement = statement.where(current.c.id.is_(None))
+        elif state is not None:
+            statement = statement.where(current.c.state == ProcedureState(state))
+        if town is not None:
+            statement = statement.where(_member_in_town(fz.id, town))
+        if seal_before is not None:
+            statement = statement.where(seal.c.state.in_(LIVE), seal.c.valid_until < seal_before)
+        if form is not None:
+            statement = statement.where(fz.form == Form(form))
+        return statement
+
+    def count_familienzentren(self, jugendamt_id: str, *, state: str | None = None, town: str | None = None,
+                              seal_before: date | None = None, form: Form | None = None) -> int:
+        """How many Familienzentren of the Jugendamt pass the filters (see :meth:`familienzentren`)."""
+        statement = self._listing(jugendamt_id, state=state, town=town, seal_before=seal_before, form=form,
+                                  columns=(func.count(FamilienzentrumRow.id),))
+        return self._session.execute(statement).scalar_one()
+
+    def familienzentren(self, jugendamt_id: str, *, state: str | None = None, town: str | None = None,
+                        seal_before: date | None = None, form: Form | None = None, limit: int | None = None,
+                        offset: int = 0) -> list[ListedFamilienzentrum]:
+        """The Familienzentren of the Jugendamt that pass every filter given, ordered by id, a page at a time.
+
+        ``state``: the current procedure's state (:data:`NO_PROCEDURE`: none); ``town``: a current member Kita
+        lies there; ``seal_before``: the seal is live and valid until a day before this one; ``form``: Einzel or
+        Verbund. Two queries (the list, then the members' towns of the Familienzentren listed).
+        """
+        statement = self._listing(jugendamt_id, state=state, town=town, seal_before=seal_before, form=form,
+                                  columns=None)
+        rows = list(self._session.execute(self._page(statement.order_by(self._byte_order(FamilienzentrumRow.id)),
+                                                     limit, offset)))
+        if not rows:
+            return []
+        m, k = FamilienzentrumMemberRow, KitaRow
+        members: dict[str, list[str]] = {}
+        for fz_id, city in self._session.execute(
+                select(m.familienzentrum_id, k.city).join(k, k.id == m.kita_id)
+                .where(m.left_on.is_(None), m.familienzentrum_id.in_([row[0] for row in rows])).order_by(m.id)):
+            members.setdefault(fz_id, []).append(city)
+        out = []
+        for (fz_id, name, form_, pid, kind, kgj, pstate, planned, number, cstate, valid_until) in rows:
+            towns = members.get(fz_id, [])
+            out.append(ListedFamilienzentrum(
+                id=fz_id, name=name, form=Form(form_), members=len(towns), towns=tuple(dict.fromkeys(towns)),
+                procedure_id=pid, procedure_kind=ProcedureKind(kind) if kind is not None else None,
+                kgj=KindergartenYear(kgj) if kgj is not None else None,
+                state=ProcedureState(pstate) if pstate is not None else None, planned_audit_date=planned,
+                certificate_number=number, certificate_state=CertificateState(cstate) if cstate is not None else None,
+                seal_valid_until=valid_until))
+        return out
