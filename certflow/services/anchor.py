@@ -44,6 +44,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..output import OutputError, write_atomically
+
 __all__ = ["ANCHOR_KEY_SETTING", "FORMAT", "Anchor", "AnchorError", "AnchorKey", "key_for_checking",
            "key_for_writing", "read_anchor", "write_anchor_file"]
 
@@ -277,14 +279,10 @@ def write_anchor_file(anchor: Anchor, path: Path) -> None:
     if anchor.certificate:
         fields["certificate"] = anchor.certificate
     text = json.dumps(fields, indent=2, ensure_ascii=False) + "\n"
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.part")
     try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise AnchorError(f"{path}: nicht zu schreiben: {exc.strerror or exc}") from None
+        write_atomically(path, text)  # .part, fsync, rename; nothing half-written on failure
+    except OutputError as exc:
+        raise AnchorError(str(exc)) from None
 
 
 def read_anchor(path: Path) -> Anchor:
