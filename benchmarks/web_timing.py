@@ -3,7 +3,9 @@
 * :func:`demo_application`: an application on a private copy of the demo (built, or ``--db`` copied) and its logins;
 * :func:`logged_in`: FastAPI's TestClient logged in as one user (in this process: the time is the server's);
 * :func:`timed` / :func:`measure`: a request ``runs`` times: median and 95th percentile of the time, and the SQL
-  statements one request runs (a ``before_cursor_execute`` listener on the application's engine);
+  statements one request runs (a ``before_cursor_execute`` listener on the application's engine), split into
+  the login's session check (:func:`certflow.services.session_user`) and the page's own, and the page's
+  queries without transaction control (SQLite's ``BEGIN IMMEDIATE`` is a statement, not a query);
 * :func:`demo_session`, :func:`report`: the command line (``--runs``, ``--db``, ``--json``) and the printed table;
 * :func:`run_bench`: all of that for a role whose pages are plain GETs.
 
@@ -18,6 +20,7 @@ import json
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -28,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import event
 
+from certflow import services
 from certflow.cli.serve import running_from
 from certflow.db import make_engine, upgrade
 from certflow.demo_data import build_demo, set_demo_passwords
@@ -70,13 +74,43 @@ def logged_in(app: Application, user_id: str, password: str) -> TestClient:
     return client
 
 
+TRANSACTION = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+_checking = threading.local()
+
+
+@contextlib.contextmanager
+def session_checks_marked() -> Iterator[None]:
+    """While inside, the statements the login's session check sends (:func:`certflow.services.session_user`, as
+    ``certflow.web.auth`` calls it) are told apart: the thread that runs it is marked meanwhile."""
+    original = services.session_user
+
+    def marked(*args, **kwargs):
+        _checking.active = True
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _checking.active = False
+
+    services.session_user = marked
+    try:
+        yield
+    finally:
+        services.session_user = original
+
+
 def timed(app: Application, request: Request, label: str, runs: int, *, warm: bool = True) -> dict:
     """``request()`` ``runs`` times (after one warm-up unless ``warm`` is false: a request that changes
-    something happens once): median and p95 in ms, and the queries of one request."""
-    statements = [0]
+    something happens once): median and p95 in ms, and the SQL of one request: ``queries`` (every statement),
+    ``session_queries`` (those of the session check), ``page_statements`` (the rest) and ``page_queries`` (the
+    rest without transaction control)."""
+    counted = {"all": 0, "session": 0, "control": 0}
 
-    def count(*_args) -> None:
-        statements[0] += 1
+    def count(_conn, _cursor, statement, *_args) -> None:
+        counted["all"] += 1
+        if getattr(_checking, "active", False):
+            counted["session"] += 1
+        elif statement.lstrip().upper().startswith(TRANSACTION):
+            counted["control"] += 1
 
     if warm:  # templates compiled, caches filled
         path, response = request()
@@ -84,19 +118,22 @@ def timed(app: Application, request: Request, label: str, runs: int, *, warm: bo
     event.listen(app.engine, "before_cursor_execute", count)
     times, queries = [], set()
     try:
-        for _ in range(runs):
-            statements[0] = 0
-            started = time.perf_counter()
-            path, response = request()
-            times.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, (label, response.status_code, response.text[:300])
-            queries.add(statements[0])
+        with session_checks_marked():
+            for _ in range(runs):
+                counted.update(all=0, session=0, control=0)
+                started = time.perf_counter()
+                path, response = request()
+                times.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, (label, response.status_code, response.text[:300])
+                queries.add((counted["all"], counted["session"], counted["control"]))
     finally:
         event.remove(app.engine, "before_cursor_execute", count)
     times.sort()
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    every, session, control = max(queries)
     return {"page": label, "path": path, "runs": runs, "median_ms": round(statistics.median(times), 1),
-            "p95_ms": round(p95, 1), "queries": max(queries)}
+            "p95_ms": round(p95, 1), "queries": every, "session_queries": session,
+            "page_statements": every - session, "page_queries": every - session - control}
 
 
 def measure(app: Application, client: TestClient, path: str, runs: int) -> dict:

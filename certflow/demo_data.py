@@ -26,11 +26,13 @@ from __future__ import annotations
 import tempfile
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from . import services
 from .assessment.model import Answer, Assessment, Period, Status
@@ -41,7 +43,9 @@ from .db.audit_log import count as audit_count
 from .evidence_store import EvidenceStore
 from .lifecycle.entities import Jugendamt, Outcome, Role, Traeger, User
 from .lifecycle.machinery import BERLIN
+from .packet.workers import RenderPool
 from .samples import satisfying_assessment, spoil
+from .services.procedures import prepare_sign_off, record_sign_off
 from .services.runner import Application
 from .services.verdicts import VerdictInput
 from .settings import Settings
@@ -154,6 +158,15 @@ class _OwnUnits:
         self.run = run
 
 
+@dataclass
+class _SignOff:
+    """A sign-off read and sent to a worker, not yet recorded: its draft, the packet on its way, the auditor."""
+
+    draft: Any
+    packet: Future
+    done: Callable[[bytes], None]
+
+
 def _at(day: date, hour: int = 10, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), BERLIN)
 
@@ -169,6 +182,9 @@ class _Plan:
         self.warnings: list[str] = []
         self.packets: dict[str, bytes] = {}                # procedure id -> the audit packet signed off
         self.app: Application | None = None                # while it runs
+        self.pool: RenderPool | None = None                # while it runs: renders the packets signed off
+        self.pending: dict[str, _SignOff] = {}             # chain -> its sign-off, rendered meanwhile
+        self._senders: ThreadPoolExecutor | None = None
 
     def add(self, when: datetime, label: str, step: Step | _OwnUnits) -> datetime:
         self.steps.append((when, len(self.steps), label, step))
@@ -186,19 +202,57 @@ class _Plan:
             previous = when
 
     def run(self, engine: Engine, clock: DemoClock, progress: Progress | None = None, *,
-            settings: Settings | None = None) -> None:
+            settings: Settings | None = None, pool: RenderPool | None = None) -> None:
+        """Run the steps in time order. A sign-off's packet renders in a worker of ``pool`` (default: a pool of
+        two, closed at the end) while the steps of other procedures go on; the sign-off is recorded before the
+        next step of its own procedure (or at the end), so the next step sees it, and at the same point
+        of every run (the database is the same for the same ``today``)."""
         app = self.app = Application(settings or Settings(), engine=engine, clock=clock, after_commit=(),
                                      check_schema=False)
+        own_pool = pool is None
+        self.pool = pool or RenderPool(workers=2)
+        self._senders = ThreadPoolExecutor(max_workers=4, thread_name_prefix="demo-sign-off")
         steps = sorted(self.steps, key=lambda s: (s[0], s[1]))
-        for done, (when, _, label, step) in enumerate(steps, 1):
-            clock.at = when
-            if isinstance(step, _OwnUnits):
-                step.run(app)
-            else:
-                with app.unit_of_work() as uow:
-                    step(uow)
-            if progress is not None:
-                progress(done, len(steps), label)
+        try:
+            for done, (when, _, label, step) in enumerate(steps, 1):
+                self._record(label, clock)
+                clock.at = when
+                if isinstance(step, _OwnUnits):
+                    step.run(app)
+                else:
+                    with app.unit_of_work() as uow:
+                        step(uow)
+                if progress is not None:
+                    progress(done, len(steps), label)
+            for label in list(self.pending):
+                self._record(label, clock)
+        finally:
+            self._senders.shutdown(wait=True, cancel_futures=True)
+            if own_pool:
+                self.pool.close()
+
+    def sign_off(self, label: str, actor_id: str, procedure_id: str, reason: str) -> None:
+        """Read the sign-off (first unit of work) and send its packet to a worker; :meth:`_record` stores it."""
+        assert self.app is not None and self.pool is not None and self._senders is not None
+        app, pool = self.app, self.pool
+        store = app.evidence_store()
+        draft = app.run(lambda uow: prepare_sign_off(uow, actor_id, procedure_id, reason, evidence_store=store))
+        packet = self._senders.submit(pool.pdf, "packet", draft.data, app.settings.templates)
+        self.pending[label] = _SignOff(draft, packet, lambda pdf: self.packets.__setitem__(procedure_id, pdf))
+
+    def _record(self, label: str, clock: DemoClock) -> None:
+        """Store the pending sign-off of chain ``label`` (second unit of work), as :func:`services.sign_off` does."""
+        pending = self.pending.pop(label, None)
+        if pending is None:
+            return
+        assert self.app is not None
+        pdf, _pages = pending.packet.result()
+        at, clock.at = clock.at, pending.draft.at
+        try:
+            self.app.run(lambda uow: record_sign_off(uow, pending.draft, pdf))
+        finally:
+            clock.at = at
+        pending.done(pdf)
 
 
 def _assessment(uow: UnitOfWork, procedure_id: str, passing: bool = True) -> Assessment:
@@ -306,9 +360,9 @@ class _Cycle:
             uow, auditor, p, day, "Begehung vor Ort, 3,5 Stunden", sites=sites, verdicts=_verdicts(uow, p, passing)))
 
     def sign_off(self, when: datetime, auditor: str = AUDITOR_1) -> _Cycle:
+        """The auditor signs off (:func:`services.sign_off` in its three parts: the packet renders meanwhile)."""
         def step(app: Application) -> None:
-            result = services.sign_off(app, auditor, self.pid, "Bericht abgeschlossen")
-            self.plan.packets[self.pid] = result.document
+            self.plan.sign_off(self.name, auditor, self.pid, "Bericht abgeschlossen")
         self.moments.append((when, _OwnUnits(step)))
         return self
 
@@ -511,6 +565,11 @@ def set_demo_passwords(uow: UnitOfWork, day: date) -> dict[str, str]:
     return passwords
 
 
+def _unsynchronised(dbapi_connection, _record) -> None:
+    """A new demo database is thrown away if the build breaks off: no waiting for the disk after each step."""
+    dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+
 def make_demo(db_path: Path, today: date, progress: Progress | None = None, *,
               settings: Settings | None = None) -> tuple[DemoSummary, list, int]:
     """A new SQLite demo database at ``db_path`` (which must not exist): migrated, filled as of ``today``,
@@ -521,6 +580,7 @@ def make_demo(db_path: Path, today: date, progress: Progress | None = None, *,
     from .services import overview
 
     engine = make_engine(f"sqlite:///{db_path}")
+    event.listen(engine, "connect", _unsynchronised)
     try:
         upgrade(engine)
         summary = build_demo(engine, today, progress, settings=settings)

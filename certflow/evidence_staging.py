@@ -12,9 +12,12 @@ store (checked against their hash on the way) and then :meth:`EvidenceStaging.cl
 procedure's folder. When the submission fails, nothing reaches the store: the files stay staged,
 named by the draft, for the next attempt.
 
-Layout: ``<store root>-staging/<procedure id>/<sha256[:2]>/<sha256>``, beside the store (same
-filesystem, and the store's own folder stays exactly the submitted evidence). Procedure ids are
-used as folder names only when they are plain (letters, digits, ``.``, ``_``, ``-``; no ``..``).
+Each procedure's files wait in a store of their own, of the same kind as the evidence store
+(:meth:`~certflow.evidence_store.EvidenceStore.staging_area`, through the seam): for the local
+folder ``<store root>-staging/<procedure id>/<sha256[:2]>/<sha256>``, beside the store (same
+filesystem, and the store's own folder stays exactly the submitted evidence); for the in-memory
+twin another dict. Procedure ids are used as names only when they are plain (letters, digits,
+``.``, ``_``, ``-``; no ``..``).
 """
 
 from __future__ import annotations
@@ -26,11 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from .evidence_store import HEAD_SIZE, EvidenceRejected, EvidenceStore, StoredFile, detect_media_type
+from .evidence_store import (
+    HEAD_SIZE, EvidenceRejected, EvidenceStore, LocalEvidenceStore, StoredFile, detect_media_type,
+)
 
 __all__ = ["EvidenceStaging", "Promotion", "StagedFile"]
 
-_PLAIN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -54,42 +58,37 @@ class Promotion:
 class EvidenceStaging:
     """The staging area of one evidence store: per procedure, content-addressed, with the store's checks."""
 
-    def __init__(self, root: Path, max_bytes: int, allowed: frozenset[str]):
-        self.root = Path(root).absolute()
-        self.max_bytes = max_bytes
-        self.allowed = frozenset(allowed)
+    def __init__(self, store: EvidenceStore):
+        self.store = store
+        self.max_bytes = store.max_bytes
+        self.allowed = frozenset(store.allowed)
+        #: the staging folder of a local store (``<store root>-staging``); ``None`` for another kind
+        self.root: Path | None = (store.root.with_name(store.root.name + "-staging")
+                                  if isinstance(store, LocalEvidenceStore) else None)
 
     @classmethod
     def beside(cls, store: EvidenceStore) -> EvidenceStaging:
-        """The staging area of ``store``: ``<store root>-staging``, with the store's size limit and allow-list."""
-        return cls(store.root.with_name(store.root.name + "-staging"), store.max_bytes, store.allowed)
+        """The staging area of ``store``, with the store's size limit and allow-list."""
+        return cls(store)
 
-    # -- one procedure's folder
-
-    def _folder(self, procedure_id: str) -> Path:
-        if not isinstance(procedure_id, str) or not _PLAIN_ID.fullmatch(procedure_id) or ".." in procedure_id:
-            raise ValueError(f"procedure id not usable as a folder name: {procedure_id!r}")
-        return self.root / procedure_id
+    # -- one procedure's files
 
     def _store(self, procedure_id: str) -> EvidenceStore:
-        return EvidenceStore(self._folder(procedure_id), self.max_bytes, self.allowed)
+        return self.store.staging_area(procedure_id)  # ValueError for an id that is not plain
 
     def path(self, procedure_id: str, sha256: str) -> Path:
-        """Where the staged file with ``sha256`` is (or would be)."""
-        key = sha256.strip().lower() if isinstance(sha256, str) else ""
-        if not _SHA256.fullmatch(key):
-            raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
-        return self._folder(procedure_id) / key[:2] / key
+        """A file on this machine with the staged content (``FileNotFoundError`` if it is not staged)."""
+        return self._store(procedure_id).get(_key(sha256))
+
+    def open(self, procedure_id: str, sha256: str) -> BinaryIO:
+        return self._store(procedure_id).open(_key(sha256))
 
     def has(self, procedure_id: str, sha256: str) -> bool:
-        return self.path(procedure_id, sha256).is_file()
+        return self._store(procedure_id).exists(_key(sha256))
 
     def staged(self, procedure_id: str) -> frozenset[str]:
         """The SHA-256 of every file staged for the procedure."""
-        folder = self._folder(procedure_id)
-        if not folder.is_dir():
-            return frozenset()
-        return frozenset(p.name for p in folder.glob("??/*") if p.is_file() and _SHA256.fullmatch(p.name))
+        return frozenset(self._store(procedure_id).iterate())
 
     # -- writing
 
@@ -98,38 +97,38 @@ class EvidenceStaging:
 
         Read in chunks, refused as soon as it passes the size limit (nothing half-written stays).
         """
-        folder = self._folder(procedure_id)
-        before = self.staged(procedure_id)
+        area = self._store(procedure_id)
+        before = frozenset(area.iterate())
         try:
-            stored = self._store(procedure_id).put(source, filename)
+            stored = area.put(source, filename)
         finally:
-            _remove_empty(folder, stop=self.root)
+            self._tidy(area)
         return StagedFile(stored, new=stored.sha256 not in before)
 
     def discard(self, procedure_id: str, sha256: str) -> None:
         """Remove one staged file (an upload whose draft could not be saved)."""
-        path = self.path(procedure_id, sha256)
-        path.unlink(missing_ok=True)
-        _remove_empty(path.parent, stop=self.root)
+        area = self._store(procedure_id)
+        area.delete(_key(sha256))
+        self._tidy(area)
 
     def clear(self, procedure_id: str, keep: Iterable[str] = ()) -> None:
         """Remove the procedure's staged files except those in ``keep`` (SHA-256), and the empty folders."""
         kept = {k.lower() for k in keep}
-        folder = self._folder(procedure_id)
-        if not folder.is_dir():
-            return
-        if not kept:
-            shutil.rmtree(folder, ignore_errors=True)
-            return
-        for path in folder.glob("??/*"):
-            if path.name not in kept:
-                path.unlink(missing_ok=True)
-        for sub in folder.glob("*"):
-            if sub.is_dir():
-                _remove_empty(sub, stop=folder)
-            elif sub.name.startswith(".upload-"):
-                sub.unlink(missing_ok=True)  # a temporary file an interrupted upload left
-        _remove_empty(folder, stop=self.root)
+        area = self._store(procedure_id)
+        if isinstance(area, LocalEvidenceStore):
+            if not area.root.is_dir():
+                return
+            if not kept:
+                shutil.rmtree(area.root, ignore_errors=True)
+                return
+        for sha256 in list(area.iterate()):
+            if sha256 not in kept:
+                area.delete(sha256)
+        if isinstance(area, LocalEvidenceStore):
+            for sub in area.root.glob("*"):
+                if sub.name.startswith(".upload-") and sub.is_file():
+                    sub.unlink(missing_ok=True)  # a temporary file an interrupted upload left
+        self._tidy(area)
 
     def promote(self, procedure_id: str, files: Iterable[tuple[str, str]], store: EvidenceStore) -> Promotion:
         """Copy the staged files ``(sha256, filename)`` into ``store`` (hash checked), for a committed submission.
@@ -137,6 +136,7 @@ class EvidenceStaging:
         A file the store holds already is not copied again; one that cannot be copied stays staged and
         is named in :attr:`Promotion.failed`. Staged files are not removed here (see :meth:`clear`).
         """
+        area = self._store(procedure_id)
         moved: list[StoredFile] = []
         failed: list[tuple[str, str]] = []
         seen: set[str] = set()
@@ -146,9 +146,9 @@ class EvidenceStaging:
             seen.add(sha256)
             if store.exists(sha256):
                 continue
-            path = self.path(procedure_id, sha256)
             try:
-                moved.append(store.put(path, filename, expected_sha256=sha256))
+                with area.open(_key(sha256)) as content:
+                    moved.append(store.put(content, filename, expected_sha256=sha256))
             except EvidenceRejected as exc:
                 failed.append((sha256, exc.reason))
             except OSError as exc:
@@ -157,12 +157,28 @@ class EvidenceStaging:
 
     def describe(self, procedure_id: str, sha256: str, filename: str) -> StoredFile:
         """The size and type of a staged file (for the audit trail of the submission)."""
-        path = self.path(procedure_id, sha256)
-        with path.open("rb") as fh:
+        area = self._store(procedure_id)
+        with area.open(_key(sha256)) as fh:
             head = fh.read(HEAD_SIZE)
             fh.seek(0)
             media_type = detect_media_type(head, fh) or "application/octet-stream"
-        return StoredFile(sha256=sha256, size=path.stat().st_size, media_type=media_type, filename=filename)
+        return StoredFile(sha256=sha256, size=area.size(sha256), media_type=media_type, filename=filename)
+
+    def _tidy(self, area: EvidenceStore) -> None:
+        """No empty folders left behind (a local store's)."""
+        if isinstance(area, LocalEvidenceStore) and self.root is not None:
+            _remove_empty(area.root, stop=self.root)
+            for sub in area.root.glob("*") if area.root.is_dir() else ():
+                if sub.is_dir():
+                    _remove_empty(sub, stop=area.root)
+            _remove_empty(area.root, stop=self.root)
+
+
+def _key(sha256: str) -> str:
+    key = sha256.strip().lower() if isinstance(sha256, str) else ""
+    if not _SHA256.fullmatch(key):
+        raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+    return key
 
 
 def _remove_empty(folder: Path, *, stop: Path) -> None:

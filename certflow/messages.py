@@ -211,6 +211,9 @@ _WORDING: dict[str, Callable[[Result, Mapping[str, Any]], str]] = {
     "user.created_invited": lambda r, f: (f"Benutzer {f['name']} ({f['id']}, {f['role']}) angelegt; Link zur "
                                           f"Erstanmeldung an {f['email']} versandt (gültig bis "
                                           f"{format_date_de(f['until'])})"),
+    "user.changed": lambda r, f: (f"Benutzer {f['name']} ({f['id']}) geändert: {f['before']} → {f['after']}. "
+                                  "Die Anmeldungen der Person sind beendet"
+                                  + (f", {f['tokens']} Zugangsschlüssel widerrufen" if f["tokens"] else "")),
     "user.invited": lambda r, f: (f"Link {'zur Erstanmeldung' if f['purpose'] == 'first_login' else 'zum Zurücksetzen'}"
                                   f" an {f['name']} ({f['email']}) versandt (gültig bis {format_date_de(f['until'])})"),
     # the Kita lead's self-assessment in the web (certflow.services.self_assessment)

@@ -46,6 +46,13 @@ def german_message(err: ErrorDetails) -> str:
     if kind in ("greater_than_equal", "greater_than"):
         bound = ctx.get("ge", ctx.get("gt"))
         return f"muss {'mindestens' if kind == 'greater_than_equal' else 'größer als'} {bound} sein"
+    if kind in ("less_than_equal", "less_than"):
+        bound = ctx.get("le", ctx.get("lt"))
+        return f"{'darf höchstens' if kind == 'less_than_equal' else 'muss kleiner als'} {bound} sein"
+    if kind == "string_too_long":
+        return f"darf höchstens {ctx.get('max_length')} Zeichen lang sein"
+    if kind == "too_long":
+        return f"darf höchstens {ctx.get('max_length')} Einträge haben"
     if kind in ("too_short", "string_too_short"):
         return "darf nicht leer sein"
     if kind == "string_pattern_mismatch":

@@ -6,11 +6,19 @@ means a criterion id written ``1.10`` stays ``"1.10"`` instead of becoming the
 float ``1.1``; pydantic converts strings to numbers, dates and booleans where
 the schema asks for them. Duplicate keys, which PyYAML silently accepts, are
 reported here.
+
+Lines are noted only when needed: a regular document is converted without
+them, and only a problem (or a caller asking for a line to report one) reads
+the text again with line tracking; both ways give the same data
+(tests/test_yamlsource_paths.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path as Path_
 from typing import Any
 
@@ -21,9 +29,39 @@ from .errors import InputError, Problem
 Path = tuple[str | int, ...]
 
 _NULL = "tag:yaml.org,2002:null"
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+#: YAML 1.1's null (``~``, ``null``, ``Null``, ``NULL``, nothing): PyYAML's own pattern, so both agree.
+_NULL_PATTERN = next(regexp for tag, regexp in yaml.resolver.Resolver.yaml_implicit_resolvers["~"] if tag == _NULL)
+_NULL_STARTS = frozenset("~nN")
 
-#: libyaml's C parser when PyYAML was built with it (about twelve times faster), else the pure-Python one.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BASE):  # type: ignore[misc, valid-type]
+    """libyaml's C parser when PyYAML was built with it (about twelve times faster), else the pure-Python one.
+
+    Every scalar stays a string, so the only tag we read is null: the resolver decides nothing else
+    (no YAML 1.1 booleans, numbers, dates or octals), which also spares a regular-expression round per scalar.
+    """
+
+    def resolve(self, kind: type[yaml.Node], value: str | None, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0] and value is not None and (not value or value[0] in _NULL_STARTS) \
+                    and _NULL_PATTERN.match(value):
+                return _NULL
+            return _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:  # no path resolvers
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+
+_LOADER = _Loader
 
 #: Values a document may expand to; stops alias bombs ("billion laughs").
 MAX_VALUES = 1_000_000
@@ -36,23 +74,38 @@ class _TooLarge(Exception):
     pass
 
 
-@dataclass
-class Document:
-    """Plain data from one file and the line (1-based) of every path in it."""
+class _Irregular(Exception):
+    """The fast conversion met something only the tracked one reports (a duplicate key, a merge key ...)."""
 
-    source: str
-    data: Any
-    lines: dict[Path, int] = field(default_factory=dict)
-    values: int = 0
+
+class Document:
+    """Plain data from one file and the line (1-based) of every path in it.
+
+    The lines are found only when asked for (:meth:`line_of`, to report a problem): the text is then
+    composed once more, with line tracking.
+    """
+
+    def __init__(self, source: str, data: Any, lines: dict[Path, int] | None = None, text: str | None = None):
+        self.source = source
+        self.data = data
+        self._lines = lines
+        self._text = text
+
+    @property
+    def lines(self) -> dict[Path, int]:
+        if self._lines is None:
+            self._lines = {} if self._text is None else _tracked(self._text, self.source, InputError).lines
+        return self._lines
 
     def line_of(self, path: Path) -> int | None:
         """The line of ``path``, or of its nearest ancestor that has one."""
+        lines = self.lines
         path = tuple(path)
         while path:
-            if path in self.lines:
-                return self.lines[path]
+            if path in lines:
+                return lines[path]
             path = path[:-1]
-        return self.lines.get(())
+        return lines.get(())
 
     def problem(self, path: Path, message: str) -> Problem:
         return Problem(self.source, self.line_of(path), tuple(path), message)
@@ -73,8 +126,71 @@ def read_text(path: Path_, error: type[InputError] = InputError) -> str:
         raise error([Problem(str(path), None, (), f"Datei nicht lesbar: {reason}")]) from None
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside the block (unless it is off already).
+
+    Reading a file allocates thousands of nodes and models, none of them in a cycle; the collector,
+    triggered by every 700 allocations, would walk every object the program holds each time (with
+    3,500 assessments kept, more than half the time of reading one). Reference counting still frees
+    everything; the collector runs again after the block.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def read_document(text: str, source: str, error: type[InputError] = InputError) -> Document:
-    """Parse ``text`` (YAML or JSON). Raises ``error`` with a line for any syntax fault."""
+    """Parse ``text`` (YAML or JSON). Raises ``error`` with a line for any syntax fault.
+
+    The usual way is fast: compose, then convert without noting lines. Whatever that cannot take
+    (a syntax error, an empty file, a duplicate or merge key, a recursive anchor, too many values)
+    is read again with line tracking, which words the problem and says where it is; so are the
+    lines of a document whose content turns out wrong (:attr:`Document.lines`, on demand).
+    """
+    with gc_paused():
+        try:
+            node = yaml.compose(text, Loader=_LOADER)
+        except yaml.YAMLError:
+            node = None
+        if node is not None:
+            try:
+                return Document(source, _plain(node, [MAX_VALUES], set()), text=text)
+            except (_Irregular, _TooLarge):
+                pass
+        return _tracked(text, source, error)
+
+
+def _plain(node: yaml.Node, budget: list[int], active: set[int]) -> Any:
+    """The fast conversion: what :func:`_convert` gives for a regular document, without positions."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooLarge
+    if isinstance(node, yaml.ScalarNode):
+        return None if node.tag == _NULL else node.value
+    key = id(node)
+    if key in active:
+        raise _Irregular
+    active.add(key)
+    if isinstance(node, yaml.SequenceNode):
+        out: Any = [_plain(child, budget, active) for child in node.value]
+    else:
+        out = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<" or key_node.value in out:
+                raise _Irregular
+            out[key_node.value] = _plain(value_node, budget, active)
+    active.discard(key)
+    return out
+
+
+def _tracked(text: str, source: str, error: type[InputError]) -> Document:
+    """Parse ``text`` noting the line of every path; every problem is reported with its place."""
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
@@ -84,12 +200,13 @@ def read_document(text: str, source: str, error: type[InputError] = InputError) 
         raise error([Problem(source, line, (), f"YAML-Syntaxfehler: {what}")]) from None
     except yaml.YAMLError as exc:  # e.g. a reader error for control characters
         raise error([Problem(source, None, (), f"YAML-Syntaxfehler: {exc}")]) from None
-    doc = Document(source, None)
+    doc = Document(source, None, lines={})
     if node is None:
         raise error([Problem(source, 1, (), "die Datei ist leer")])
     problems: list[Problem] = []
+    counter = _Counter()
     try:
-        doc.data = _convert(node, (), doc, problems, set())
+        doc.data = _convert(node, (), doc, problems, set(), counter)
     except _TooLarge:
         raise error([Problem(source, None, (), f"das Dokument ist zu groß (mehr als {MAX_VALUES} Werte)")]) from None
     if problems:
@@ -97,9 +214,16 @@ def read_document(text: str, source: str, error: type[InputError] = InputError) 
     return doc
 
 
-def _convert(node: yaml.Node, path: Path, doc: Document, problems: list[Problem], active: set[int]) -> Any:
-    doc.values += 1
-    if doc.values > MAX_VALUES:
+@dataclass
+class _Counter:
+    values: int = 0
+
+
+def _convert(
+    node: yaml.Node, path: Path, doc: Document, problems: list[Problem], active: set[int], counter: _Counter,
+) -> Any:
+    counter.values += 1
+    if counter.values > MAX_VALUES:
         raise _TooLarge
     doc.lines.setdefault(path, node.start_mark.line + 1)
     if id(node) in active:
@@ -112,7 +236,7 @@ def _convert(node: yaml.Node, path: Path, doc: Document, problems: list[Problem]
     active.add(id(node))
     try:
         if isinstance(node, yaml.SequenceNode):
-            return [_convert(child, path + (i,), doc, problems, active) for i, child in enumerate(node.value)]
+            return [_convert(child, path + (i,), doc, problems, active, counter) for i, child in enumerate(node.value)]
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -127,7 +251,7 @@ def _convert(node: yaml.Node, path: Path, doc: Document, problems: list[Problem]
                 problems.append(Problem(doc.source, line, path + (key,), f"Schlüssel '{key}' doppelt"))
                 continue
             doc.lines[path + (key,)] = key_node.start_mark.line + 1
-            result[key] = _convert(value_node, path + (key,), doc, problems, active)
+            result[key] = _convert(value_node, path + (key,), doc, problems, active, counter)
         return result
     finally:
         active.discard(id(node))

@@ -32,8 +32,9 @@ from certflow.lifecycle import (
 )
 
 __all__ = [
-    "KGJ", "POSTGRES_DEFAULT_URL", "USERS", "FixedClock", "backend", "clock", "copy_rows", "db_url", "engine",
-    "nominate_procedure", "pg_schema", "postgres_admin", "seed", "seeded", "unguard",
+    "KGJ", "POSTGRES_DEFAULT_URL", "TRANSACTION_CONTROL", "USERS", "FixedClock", "backend", "clock", "copy_rows",
+    "db_url", "engine", "nominate_procedure", "pg_schema", "postgres_admin", "seed", "seeded", "sent_statements",
+    "unguard",
 ]
 
 POSTGRES_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -192,3 +193,26 @@ def copy_rows(source, target) -> None:
             if "id" in table.c and isinstance(table.c.id.type, Integer):
                 dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                                  f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table.name}), false)"))
+
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+"""Statements that control a transaction rather than read or write (left out of query counts)."""
+
+
+@contextlib.contextmanager
+def sent_statements(engine, *, queries_only: bool = False) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` sends while the block runs (a ``before_cursor_execute`` listener), in order;
+    ``queries_only``: without transaction control (``BEGIN``, ``SAVEPOINT``, …)."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if not (queries_only and statement.lstrip().upper().startswith(TRANSACTION_CONTROL)):
+            sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

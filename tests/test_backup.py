@@ -23,7 +23,7 @@ from certflow import services
 from certflow.calendar import KindergartenYear
 from certflow.cli import cli
 from certflow.db import make_engine, upgrade
-from certflow.evidence_store import EvidenceStore
+from certflow.evidence_store import LocalEvidenceStore
 from certflow.lifecycle import Outcome
 from certflow.packet import shared_pool
 from certflow.services.documents import certificate_data, packet_data
@@ -51,7 +51,7 @@ def _documents(url: str, store: Path, clock, pid: str, number: str) -> dict[str,
     """The audit packet of ``pid`` and the Urkunde ``number`` as they render from the database at ``url``."""
     app = Application(Settings(database_url=url, evidence_dir=store), clock=clock, after_commit=())
     try:
-        packet = app.run(lambda uow: packet_data(uow, "cert-1", pid, evidence_store=EvidenceStore(store)))
+        packet = app.run(lambda uow: packet_data(uow, "cert-1", pid, evidence_store=LocalEvidenceStore(store)))
         urkunde = app.run(lambda uow: certificate_data(uow, "cert-1", number))
         stored = app.run(lambda uow: uow.audits.packet_sha256(pid))
     finally:

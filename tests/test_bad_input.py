@@ -254,12 +254,12 @@ def test_evidence_of_a_submission_whose_commit_fails_is_not_left_in_the_store(db
     from sqlalchemy.exc import OperationalError
 
     from certflow.db import UnitOfWork
-    from certflow.evidence_store import EvidenceStore
+    from certflow.evidence_store import LocalEvidenceStore
 
     pid = db_world.nominate()
     db_world.to_development(pid)
     assessment, hashes = _with_evidence(db_world, pid, tmp_path / "belege")
-    store = EvidenceStore(tmp_path / "store")
+    store = LocalEvidenceStore(tmp_path / "store")
     real_commit = UnitOfWork.commit
 
     def failing_commit(self):
@@ -282,7 +282,7 @@ def test_evidence_of_a_submission_whose_commit_fails_is_not_left_in_the_store(db
 
 def test_evidence_of_a_refused_submission_is_not_left_in_the_store(world, tmp_path):  # noqa: F811
     """The first file is fine, the second is refused by the store: neither is left in it."""
-    from certflow.evidence_store import EvidenceStore
+    from certflow.evidence_store import LocalEvidenceStore
 
     pid = world.nominate()
     world.to_development(pid)
@@ -290,7 +290,7 @@ def test_evidence_of_a_refused_submission_is_not_left_in_the_store(world, tmp_pa
     (tmp_path / "belege" / "beleg-1.pdf").write_text("nur Text, kein PDF", encoding="utf-8")
     evidence = list(assessment.evidence)
     evidence[1] = evidence[1].model_copy(update={"sha256": None})
-    store = EvidenceStore(tmp_path / "store")
+    store = LocalEvidenceStore(tmp_path / "store")
     with pytest.raises(Refused, match="Beleg abgelehnt: beleg-1.pdf"):
         world.do(services.submit, "lead-1", pid, assessment.model_copy(update={"evidence": evidence}), "fertig",
                  evidence_dir=tmp_path / "belege", evidence_store=store)
@@ -306,7 +306,7 @@ def test_the_store_syncs_a_file_before_it_renames_it(tmp_path, monkeypatch):
     real_fsync, real_replace = os.fsync, os.replace
     monkeypatch.setattr(evidence_store.os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
     monkeypatch.setattr(evidence_store.os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
-    stored = evidence_store.EvidenceStore(tmp_path / "store").put(_pdf("x"), "x.pdf")
+    stored = evidence_store.LocalEvidenceStore(tmp_path / "store").put(_pdf("x"), "x.pdf")
     assert calls.index("fsync") < calls.index("replace") and stored.size > 0
 
 

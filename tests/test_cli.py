@@ -151,5 +151,5 @@ def test_demo(demo_db):
     assert demo_db.output.startswith("Demo-Datenbank certflow-demo.sqlite angelegt, Stand 10.03.2026.\n")
     assert demo_db.db.read_bytes().startswith(b"SQLite format 3")
     assert "Übersicht (als admin)" in demo_db.output
-    assert "Dokumente: 17 PDF in certflow-demo-dokumente (" in demo_db.output
-    assert len(list(demo_db.documents.glob("*.pdf"))) == 17
+    assert "Dokumente: 14 PDF in certflow-demo-dokumente (" in demo_db.output
+    assert len(list(demo_db.documents.glob("*.pdf"))) == 14

@@ -17,8 +17,8 @@ from certflow.cli import cli
 
 from conftest import DEMO_DAY
 
-PACKETS = ["V-2020-001", "V-2020-002", "V-2022-001", "V-2024-001", "V-2024-002", "V-2025-004", "V-2025-005",
-           "V-2025-006", "V-2025-007"]  # every procedure with a submitted self-assessment
+PACKETS = ["V-2020-001", "V-2020-002", "V-2022-001", "V-2024-001", "V-2024-002", "V-2025-007"]  # signed off
+UNSIGNED = ["V-2025-004", "V-2025-005", "V-2025-006"]  # submitted, not signed off: only with --all-documents
 DECIDED = ["V-2020-001", "V-2020-002", "V-2022-001", "V-2024-001", "V-2024-002"]
 SEALS = ["FZ-2021-001", "FZ-2021-002", "FZ-2023-001"]  # newest term of each: valid, expired, re-certification due
 NAMES = sorted([f"{p}.pdf" for p in PACKETS] + [f"{p}-qualitaetsprofil.pdf" for p in DECIDED]
@@ -33,8 +33,8 @@ def invoke(*args):
 def test_the_demo_writes_its_documents_beside_the_database(demo_db):
     assert sorted(p.name for p in demo_db.documents.iterdir()) == [".certflow-demo", *NAMES]
     assert (demo_db.documents / ".certflow-demo").read_text(encoding="utf-8") == "".join(f"{n}\n" for n in NAMES)
-    assert ("\nDokumente: 17 PDF in certflow-demo-dokumente (9 Auditpakete, 5 Qualitätsprofile, 3 Urkunden)\n"
-            in demo_db.output)
+    assert ("\nDokumente: 14 PDF in certflow-demo-dokumente (6 Auditpakete, 5 Qualitätsprofile, 3 Urkunden)\n"
+            f"  Nicht abgezeichnet, daher ohne PDF (--all-documents): {', '.join(UNSIGNED)}\n" in demo_db.output)
     for name in NAMES:
         first_page = PdfReader(demo_db.documents / name).pages[0].extract_text()
         subject, _, kind = name.removesuffix(".pdf").partition("-qualitaetsprofil")

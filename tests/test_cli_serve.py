@@ -93,3 +93,59 @@ def test_users_invite_needs_an_address_and_queues_the_mail(seeded, db_url):
     sent = _cli(db_url, "users", "invite", "u-lead", "--as", "u-admin", "--url", "https://certflow.example")
     assert sent.exit_code == 0, sent.output
     assert "leitung@example.org" in sent.output and "Postausgang" in sent.output
+
+
+def test_serve_refuses_a_short_web_secret(seeded, db_url):
+    result = CliRunner().invoke(cli, ["serve", "--db", db_url, "--workers", "2"],
+                                env={"CERTFLOW_WEB_SECRET": "zu-kurz"})
+    assert result.exit_code == 2 and "CERTFLOW_WEB_SECRET ist zu kurz (7 Zeichen, mindestens 32)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_refuses_an_unknown_evidence_store_and_a_memory_store_for_several_workers(seeded, db_url):
+    unknown = CliRunner().invoke(cli, ["serve", "--db", db_url], env={"CERTFLOW_EVIDENCE_STORE": "s3:eimer"})
+    assert unknown.exit_code == 2 and "ist kein Belegspeicher" in unknown.output
+    memory = CliRunner().invoke(cli, ["serve", "--db", db_url, "--workers", "2"],
+                                env={"CERTFLOW_EVIDENCE_STORE": "memory:test"})
+    assert memory.exit_code == 2 and "gehört zu einem Prozess" in memory.output
+
+
+def test_every_worker_signs_with_the_shared_secret(seeded, db_url, monkeypatch):
+    """What ``serve --workers N`` hands to its workers: a cookie one worker's app signed, another's accepts."""
+    from fastapi.testclient import TestClient
+
+    from certflow.web.app import app_from_env
+
+    with _app(db_url) as app:
+        app.run(lambda uow: services.set_password(uow, "u-admin", "u-admin", "Geteilter-Schluessel-2026",
+                                                  reason="Test"))
+    settings = Settings(database_url=db_url, web_secret="s" * 40)
+    for name, value in settings.environment().items():
+        monkeypatch.setenv(name, value)
+    first, second = TestClient(app_from_env(), follow_redirects=False), TestClient(app_from_env())
+    with first, second:
+        token = first.get("/anmelden").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        login = first.post("/anmelden", data={"login": "u-admin", "password": "Geteilter-Schluessel-2026",
+                                              "csrf_token": token})
+        assert login.status_code == 303
+        second.cookies = first.cookies
+        page = second.get("/start", follow_redirects=False)
+        assert page.status_code == 200, page.headers.get("location")
+
+
+def test_serve_workers_hands_uvicorn_the_factory_and_a_patient_health_check(seeded, db_url, monkeypatch):
+    """``serve --workers 2`` runs uvicorn's supervisor with the app factory and a health-check timeout that a worker
+    busy with a burst of logins can meet (uvicorn's default of 5 s had workers killed mid-request under load)."""
+    import uvicorn
+
+    from certflow.cli import serve as serving
+
+    seen: dict = {}
+    monkeypatch.setattr(uvicorn, "run", lambda target, **options: seen.update(target=target, **options))
+    monkeypatch.setattr(serving, "_check_port", lambda host, port: None)
+    result = CliRunner().invoke(cli, ["serve", "--db", db_url, "--workers", "2", "--port", "8765"],
+                                env={"CERTFLOW_WEB_SECRET": "s" * 40})
+    assert result.exit_code == 0, result.output
+    assert (seen["target"], seen["factory"], seen["workers"], seen["port"]) == (
+        "certflow.web.app:app_from_env", True, 2, 8765)
+    assert seen["timeout_worker_healthcheck"] == serving.HEALTHCHECK_SECONDS >= 30

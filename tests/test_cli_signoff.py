@@ -50,10 +50,11 @@ def test_sign_off_writes_the_packet_and_verify_compares_with_the_stored_hash(wor
 
     tampered = tmp_path / "geaendert.pdf"
     data = bytearray(out.read_bytes())
-    data[len(data) // 2] ^= 0x01
+    at = data.index(b"/CreationDate (D:") + len(b"/CreationDate (D:")  # a date digit: still a readable packet
+    data[at] = ord("1") if data[at] != ord("1") else ord("2")
     tampered.write_bytes(bytes(data))
     bad = invoke("packet", "verify", tampered, "--as", "cert-1", "--db", db_url)
-    assert bad.exit_code == 1 and "NICHT das freigegebene Paket" in bad.output
+    assert bad.exit_code == 1 and "NICHT das freigegebene Paket" in bad.output, bad.output
 
     other = invoke("packet", "verify", out, "--procedure", "V-2025-099", "--as", "cert-1", "--db", db_url)
     assert (other.exit_code, other.output) == (

@@ -33,14 +33,14 @@ def test_empty_database_migrates_to_head_and_back(db_url):
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0006"
+        assert current_revision(engine) == head_revision() == "0007"
         assert TABLES <= set(inspect(engine).get_table_names())
         upgrade(engine)  # idempotent
         downgrade(engine, "base")
         assert current_revision(engine) is None
         assert not TABLES & set(inspect(engine).get_table_names())
         upgrade(engine)
-        assert current_revision(engine) == "0006"
+        assert current_revision(engine) == "0007"
     finally:
         engine.dispose()
 
@@ -83,11 +83,11 @@ def test_cli_db_upgrade(db_url):
     runner = CliRunner()
     first = runner.invoke(db, ["upgrade", "--url", db_url])
     assert first.exit_code == 0, first.output
-    assert "leer → 0006" in first.output
+    assert "leer → 0007" in first.output
     again = runner.invoke(db, ["upgrade", "--url", db_url])
-    assert "Datenbank ist aktuell (Revision 0006)" in again.output
+    assert "Datenbank ist aktuell (Revision 0007)" in again.output
     current = runner.invoke(db, ["current", "--url", db_url])
-    assert "0006" in current.output and "aktuell" in current.output
+    assert "0007" in current.output and "aktuell" in current.output
 
 
 def test_cli_db_upgrade_reads_the_environment(tmp_path, monkeypatch):
@@ -95,7 +95,7 @@ def test_cli_db_upgrade_reads_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("CERTFLOW_DATABASE_URL", url)
     result = CliRunner().invoke(db, ["upgrade"])
     assert result.exit_code == 0, result.output
-    assert current_revision(url) == "0006"
+    assert current_revision(url) == "0007"
 
 
 def test_cli_reports_an_unreachable_database_without_a_traceback():

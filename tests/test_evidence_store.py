@@ -17,6 +17,7 @@ from certflow.evidence_store import (
     XLSX,
     EvidenceRejected,
     EvidenceStore,
+    LocalEvidenceStore,
     StoredFile,
     detect_media_type,
 )
@@ -143,7 +144,7 @@ class Endless:
 
 @pytest.fixture
 def store(tmp_path) -> EvidenceStore:
-    return EvidenceStore(tmp_path / "belege")
+    return LocalEvidenceStore(tmp_path / "belege")
 
 
 # ---------------------------------------------------------------- storing and reading
@@ -209,7 +210,7 @@ def test_a_damaged_copy_of_the_same_content_is_replaced(store):
 
 
 def test_too_large_is_refused_and_nothing_is_left(tmp_path):
-    store = EvidenceStore(tmp_path / "belege", max_bytes=1000)
+    store = LocalEvidenceStore(tmp_path / "belege", max_bytes=1000)
     reader = Reader(make_pdf(padding=200_000))
 
     with pytest.raises(EvidenceRejected) as info:
@@ -223,10 +224,10 @@ def test_too_large_is_refused_and_nothing_is_left(tmp_path):
 
 def test_exactly_at_the_limit_is_accepted(tmp_path):
     pdf = make_pdf()
-    store = EvidenceStore(tmp_path / "belege", max_bytes=len(pdf))
+    store = LocalEvidenceStore(tmp_path / "belege", max_bytes=len(pdf))
     assert store.put(pdf, "knapp.pdf").size == len(pdf)
     with pytest.raises(EvidenceRejected, match="größer als"):
-        EvidenceStore(tmp_path / "andere", max_bytes=len(pdf) - 1).put(pdf, "knapp.pdf")
+        LocalEvidenceStore(tmp_path / "andere", max_bytes=len(pdf) - 1).put(pdf, "knapp.pdf")
 
 
 def test_default_limit_is_20_mb_and_reading_stops_there(store):
@@ -240,7 +241,7 @@ def test_default_limit_is_20_mb_and_reading_stops_there(store):
 
 
 def test_bytes_over_the_limit_are_refused(tmp_path):
-    store = EvidenceStore(tmp_path / "belege", max_bytes=2 * 1024 * 1024)
+    store = LocalEvidenceStore(tmp_path / "belege", max_bytes=2 * 1024 * 1024)
     with pytest.raises(EvidenceRejected, match="^foto.png: Datei ist größer als 2 MB$"):
         store.put(make_png() + b"\x00" * (3 * 1024 * 1024), "foto.png")
     assert files_under(store.root) == []
@@ -271,7 +272,7 @@ def test_disallowed_types_are_refused_with_a_german_message(store, content, name
 
 
 def test_plain_text_can_be_allowed(tmp_path):
-    store = EvidenceStore(tmp_path / "belege", allowed=frozenset({"text/plain", "application/pdf"}))
+    store = LocalEvidenceStore(tmp_path / "belege", allowed=frozenset({"text/plain", "application/pdf"}))
     assert store.put(b"Konzeption\n", "konzeption.txt").media_type == "text/plain"
     with pytest.raises(EvidenceRejected, match=r"\(erlaubt: PDF, TXT\)$"):
         store.put(make_png(), "foto.png")

@@ -50,3 +50,8 @@ def test_empty_file():
         parse_kitas("", "k.csv")
     with pytest.raises(KitaCsvError, match="keine Kitas"):
         parse_kitas(HEADER, "k.csv")
+
+
+def test_upper_bound_of_coordinates_in_german():
+    with pytest.raises(KitaCsvError, match="k.csv:2: lon: darf höchstens 15.5 sein"):
+        parse_kitas(HEADER + "K1;Kita A;T1;JA1;Weg 1;32756;Detmold;51.9;18.8\n", "k.csv")

@@ -110,17 +110,28 @@ def test_evidence_with_a_wrong_hash_or_missing_file_is_refused(einzel, tmp_path)
         render._evidence_attachments(dataclasses.replace(einzel, evidence=(missing,)))
 
 
-def test_chart_is_deterministic_svg_with_thresholds(einzel):
-    svg = score_chart(einzel.report)
-    assert svg == score_chart(einzel_packet().report)
-    root = ET.fromstring(svg)
-    texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+def test_chart_is_deterministic_html_with_thresholds(einzel):
+    chart = score_chart(einzel.report)
+    assert chart == score_chart(einzel_packet().report)
+    root = ET.fromstring(chart)  # well-formed: every element closed
+    texts = " ".join(" ".join(root.itertext()).split())
     for row in chart_rows(einzel.report):
         t = row.tally
         assert f"Punkte {t.points}/{t.max_points} (min. {t.min_points})" in texts
         assert f"Basis {t.basis_met}/{t.basis_total} (min. {t.min_basis})" in texts
     assert "Profil 4B" in texts and "Profil 4K" not in texts
-    assert 'fill="#ff00ff"' in score_chart(einzel.report, met="#ff00ff")
+    assert "<svg" not in chart and "<text" not in chart  # SVG text is what made the chart slow to lay out
+    assert "#ff00ff" in score_chart(einzel.report, met="#ff00ff") and "#ff00ff" not in chart
+
+
+def test_chart_bar_shows_share_and_minimum():
+    from certflow.packet.chart import _bar
+
+    bar = _bar(3, 4, 2, "Punkte", "green", "grey", "black")
+    assert "green 75%, grey 75%" in bar  # the filled share
+    assert "black 49.55%, black 50.45%" in bar  # the mark of the minimum, centred on 50 %
+    assert "Punkte 3/4 (min. 2)" in bar
+    assert "transparent" not in _bar(0, 0, 0, "Basis", "green", "grey", "black")  # nothing to reach: no mark
 
 
 def test_german_filters():
@@ -145,7 +156,9 @@ def test_a_template_folder_overrides_file_by_file(einzel, tmp_path):
     (tmp_path / "packet" / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><!--KOERPERSCHAFT--></svg>',
                                                   encoding="utf-8")
     html = render.packet_html(einzel, tmp_path)
-    assert "--brand: #ff6600" in html and "--brand: #1f4e79" not in html
+    css = render.packet_css(tmp_path)  # the style goes to WeasyPrint beside the HTML, parsed once per process
+    assert "--brand: #ff6600" in css and "--brand: #1f4e79" not in css
+    assert "table.grid" in css  # packet.css still the shipped one
     logo = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', html).group(1)
     assert b"KOERPERSCHAFT" in base64.b64decode(logo)  # the folder's logo, inlined as a data: URL
     assert "1 Verlauf des Verfahrens" in html  # everything else still comes from the shipped templates
@@ -157,3 +170,17 @@ def test_verdict_labels(einzel):
     assert AuditorVerdict(CONFIRMED).confirmed
     assert {v.verdict for v in einzel.verdicts.values()} == {"bestätigt", "nicht bestätigt"}
     assert Path(render.shipped_templates_dir(), "packet", "packet.html").is_file()
+
+
+def test_fonts_and_the_packet_stylesheet_are_made_once_per_thread():
+    import threading
+
+    css = render.packet_css()
+    sheet, fonts = render._stylesheet(css), render._reused().fonts
+    assert render._stylesheet(css) is sheet and render._reused().fonts is fonts  # reused for the next document
+    assert render._stylesheet(css + "\n/* geändert */") is not sheet  # an edited brand.css is parsed anew
+    other = {}
+    thread = threading.Thread(target=lambda: other.update(sheet=render._stylesheet(css), fonts=render._reused().fonts))
+    thread.start()
+    thread.join()
+    assert other["sheet"] is not sheet and other["fonts"] is not fonts  # Pango's font map stays in its thread

@@ -172,12 +172,12 @@ def _pdf(text: str) -> bytes:
 
 
 def test_evidence_files_go_to_the_store_and_a_bad_one_refuses_the_submission(world, tmp_path):
-    from certflow.evidence_store import EvidenceStore
+    from certflow.evidence_store import LocalEvidenceStore
 
     pid = world.nominate()
     world.to_development(pid)
     assessment = world.assessment(pid)
-    folder, store = tmp_path / "belege", EvidenceStore(tmp_path / "store")
+    folder, store = tmp_path / "belege", LocalEvidenceStore(tmp_path / "store")
     folder.mkdir()
     evidence = [ev.model_copy(update={"file": None, "sha256": None}) for ev in assessment.evidence]
     for i in (0, 1):  # two records with real files (the generated names point nowhere)

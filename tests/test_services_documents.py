@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from certflow import services
 from certflow.assessment.model import Status
-from certflow.evidence_store import EvidenceStore
+from certflow.evidence_store import EvidenceStore, LocalEvidenceStore
 from certflow.lifecycle import Outcome, User
 from certflow.lifecycle.entities import Role
 from certflow.packet import packet_pdf, read_manifest, shared_pool, verify_packet
@@ -46,7 +46,7 @@ def _pdf(label: str) -> bytes:
 def _submit_with_evidence(world, tmp_path, pid: str) -> tuple[EvidenceStore, list]:
     """Submit with two stored files, one record naming a file the store never got, the rest without files."""
     assessment = world.assessment(pid)
-    folder, store = tmp_path / "belege", EvidenceStore(tmp_path / "store")
+    folder, store = tmp_path / "belege", LocalEvidenceStore(tmp_path / "store")
     folder.mkdir()
     evidence = [ev.model_copy(update={"file": None, "sha256": None}) for ev in assessment.evidence]
     for i in (0, 1):

@@ -15,7 +15,6 @@ import contextlib
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.pool import NullPool
 
 from certflow import services
@@ -37,7 +36,7 @@ from certflow.lifecycle.snapshot import sha256_hex
 from certflow.services.actors import resolve
 from certflow.services.common import LIVE_CERTIFICATE, live_certificate
 from certflow.services.queries import OverviewRow
-from db_support import FixedClock, copy_rows, db_url, engine, pg_schema, postgres_admin  # noqa: F401
+from db_support import FixedClock, copy_rows, db_url, engine, pg_schema, postgres_admin, sent_statements  # noqa: F401
 
 DAYS = [date(2026, 3, 10), date(2027, 9, 1)]
 EDGE_USERS = [
@@ -274,17 +273,8 @@ def _grow(engine, clock: FixedClock, start: int, stop: int) -> None:
 
 def _statements(engine, action, *args, **kwargs) -> tuple[object, list[str]]:
     """What ``action`` returns and the SQL statements its unit of work sent."""
-    sent: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        with UnitOfWork(engine, clock=lambda: START + timedelta(days=200)) as uow:
-            result = action(uow, *args, **kwargs)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    with sent_statements(engine) as sent, UnitOfWork(engine, clock=lambda: START + timedelta(days=200)) as uow:
+        result = action(uow, *args, **kwargs)
     return result, sent
 
 

@@ -18,7 +18,7 @@ from test_services_world import World, db_world, world  # noqa: F401
 from certflow import services
 from certflow.assessment.model import Assessment, Status
 from certflow.evidence_staging import EvidenceStaging
-from certflow.evidence_store import DEFAULT_MAX_BYTES, EvidenceStore
+from certflow.evidence_store import DEFAULT_MAX_BYTES, EvidenceStore, LocalEvidenceStore
 from certflow.lifecycle.machinery import Refused
 from certflow.messages import describe
 from certflow.packet.sample import tiny_pdf, tiny_png
@@ -306,16 +306,16 @@ def test_a_failed_move_after_the_commit_keeps_the_file_staged_until_it_is_settle
     store, staging = _staging(world)
     sa.add_evidence(world.app, "lead-1", pid, "1.7", _evidence_fields("1.7", art="fortbildung", stunden="40"),
                     io.BytesIO(PDF), "a.pdf")
-    real_put = EvidenceStore.put
+    real_put = LocalEvidenceStore.put
 
     def full_disk(self, *args, **kwargs):
         raise OSError(28, "Auf dem Gerät ist kein Speicherplatz mehr verfügbar")
 
-    monkeypatch.setattr(EvidenceStore, "put", full_disk)
+    monkeypatch.setattr(LocalEvidenceStore, "put", full_disk)
     result = sa.submit_draft(world.app, "lead-1", pid, "fertig")
     assert result.count == 0 and any("bleibt vorgemerkt" in w and "Speicherplatz" in w for w in result.warnings)
     (sha,) = staging.staged(pid)
-    monkeypatch.setattr(EvidenceStore, "put", real_put)
+    monkeypatch.setattr(LocalEvidenceStore, "put", real_put)
     moved = sa.settle_evidence(world.app, "lead-1", pid)
     assert [f.sha256 for f in moved.moved] == [sha] and store.exists(sha) and staging.staged(pid) == frozenset()
     assert sa.settle_evidence(world.app, "lead-1", pid).moved == ()
@@ -400,7 +400,7 @@ def test_the_tasks_name_the_next_step_and_the_documents_at_the_end(db_world):
 
 
 def test_the_staging_area_lives_beside_the_store_and_refuses_odd_procedure_ids(tmp_path):
-    store = EvidenceStore(tmp_path / "belege")
+    store = LocalEvidenceStore(tmp_path / "belege")
     staging = EvidenceStaging.beside(store)
     assert staging.root == (tmp_path / "belege-staging").absolute()
     assert (staging.max_bytes, staging.allowed) == (store.max_bytes, store.allowed)

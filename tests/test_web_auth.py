@@ -288,7 +288,7 @@ def test_errors_are_german_pages_without_a_traceback(app, client, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("geheime Details aus dem Inneren")
 
-    monkeypatch.setattr(services, "overview", broken)
+    monkeypatch.setattr(services.queries, "overview_page", broken)
     crash = client.get("/start")
     assert crash.status_code == 500 and "Etwas ist schiefgegangen" in crash.text
     assert "geheime Details" not in crash.text and "RuntimeError" not in crash.text

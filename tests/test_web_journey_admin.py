@@ -1,8 +1,9 @@
 """The administration's journey in a real browser (Debian's Chromium driven by Playwright, uvicorn on loopback),
 on SQLite and on PostgreSQL: log in with the keyboard, create a Jugendamt and a Träger, import Kitas by CSV (a
 bad file first: every bad row in the table, nothing imported), create a Kita lead (a missing Familienzentrum is
-told at the field) with the first-login link, and at the end the new person opens that link from their inbox,
-sets a password and sees their own tasks. Screenshots of every main page go to artifacts/web/admin-*.png.
+told at the field) with the first-login link; the new person opens that link from their inbox, sets a password
+and sees their own tasks; then the admin finds her by the search of the paged user list and deactivates her
+(with a reason), and her next login is refused with a German message. Screenshots of every main page go to artifacts/web/admin-*.png.
 Every request stays on the server.
 """
 
@@ -77,9 +78,9 @@ def test_the_admin_sets_up_master_data_kitas_and_a_user_who_then_logs_in(served,
         navigation.get_by_role("link", name="Benutzer").click()
         page.wait_for_url(f"{base}/verwaltung/benutzer")
         shot(page, "admin-benutzer", full_page=True)
-        page.get_by_label("Benutzername").fill("leitung-neu")
+        page.locator("#benutzer-kennung").fill("leitung-neu")
         page.get_by_label("Name", exact=True).fill("Nina Neu")
-        page.get_by_label("Rolle").select_option("kita_lead")
+        page.locator("#benutzer-rolle").select_option("kita_lead")
         page.get_by_label("E-Mail-Adresse", exact=True).fill("nina.neu@example.org")
         page.get_by_label("Link zur Erstanmeldung an die E-Mail-Adresse senden").check()
         page.locator("#benutzer-grund").fill("Neue Leitung des Familienzentrums Eins")
@@ -108,4 +109,30 @@ def test_the_admin_sets_up_master_data_kitas_and_a_user_who_then_logs_in(served,
         assert "Familienzentrum Eins" in page.locator("main").inner_text()
         assert "Nina Neu" in page.get_by_role("banner").inner_text()
         shot(page, "admin-neuer-zugang", full_page=True)
+        page.get_by_role("button", name="Abmelden").click()
+        page.wait_for_url(f"{base}/anmelden?abgemeldet=1")
+
+        # the admin finds her in the paged list and deactivates her: her next login is refused
+        log_in_with_the_keyboard(page, base, "admin", password_of("admin"))
+        page.goto(f"{base}/verwaltung/benutzer")
+        page.get_by_label("Suche (Benutzername oder Name)").fill("nina")
+        page.get_by_role("button", name="Suchen").click()
+        page.wait_for_load_state()
+        assert "Gefundene Benutzer (1)" in page.locator("main").inner_text()
+        page.get_by_role("link", name="Nina Neu").click()
+        page.wait_for_url(f"{base}/verwaltung/benutzer/leitung-neu")
+        page.get_by_label("Zugang aktiv").uncheck()
+        page.locator("#aendern-grund").fill("Hat das Familienzentrum verlassen")
+        page.get_by_role("button", name="Änderung speichern").click()
+        page.wait_for_load_state()
+        status = page.get_by_role("status").inner_text()
+        assert "Benutzer Nina Neu (leitung-neu) geändert" in status and "deaktiviert" in status
+        shot(page, "admin-benutzer-deaktiviert", full_page=True)
+        page.get_by_role("button", name="Abmelden").click()
+        page.wait_for_url(f"{base}/anmelden?abgemeldet=1")
+        page.get_by_label("Benutzername").fill("leitung-neu")
+        page.get_by_label("Passwort", exact=True).fill("Nina-erstes-Kennwort-2026")
+        page.get_by_role("button", name="Anmelden").click()
+        page.wait_for_load_state()
+        assert "Dieser Zugang ist deaktiviert" in page.locator("main").inner_text()
     assert requested and all(url.startswith(base) for url in requested), requested

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..catalogue.model import Catalogue
 from ..errors import AssessmentError
 from ..validation import validate_model
-from ..yamlsource import read_document, read_text
+from ..yamlsource import gc_paused, read_document, read_text
 from .model import Assessment
 
 
 def parse_assessment(text: str, source: str = "<assessment>", catalogue: Catalogue | None = None) -> Assessment:
     """Parse a self-assessment; with ``catalogue``, also check every id and kind it names."""
+    with gc_paused():
+        return _parse(text, source, catalogue)
+
+
+def _parse(text: str, source: str, catalogue: Catalogue | None) -> Assessment:
     doc = read_document(text, source, AssessmentError)
     if not isinstance(doc.data, dict):
         raise AssessmentError(
@@ -33,6 +39,23 @@ def load_assessment(path: str | Path, catalogue: Catalogue | None = None) -> Ass
     return parse_assessment(text, str(path), catalogue)
 
 
+#: The ids each catalogue object names, kept while it lives (the checks run for every file read).
+_NAMES: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+
+
+def _names(cat: Catalogue) -> tuple[frozenset[str], frozenset[str]]:
+    """``(item ids, profile ids)`` of ``cat``: criteria and their sub-items, and the profiles."""
+    key = id(cat)
+    names = _NAMES.get(key)
+    if names is None:
+        names = _NAMES[key] = (
+            frozenset(item.id for _, _, crit in cat.all_criteria() for item in (crit, *crit.items)),
+            frozenset(p.id for area in cat.areas for p in area.profiles),
+        )
+        weakref.finalize(cat, _NAMES.pop, key, None)
+    return names
+
+
 def check_against(a: Assessment, cat: Catalogue) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Every place where the assessment names something its catalogue does not have."""
     if a.catalogue != cat.programme:
@@ -42,8 +65,7 @@ def check_against(a: Assessment, cat: Catalogue) -> Iterator[tuple[tuple[str | i
             f"Selbstbewertung gehört zu Version {a.catalogue_version}, der Katalog hat Version {cat.version} "
             "(mit 'certflow assessment migrate' übertragen)"
         )
-    item_ids = {item.id for _, _, crit in cat.all_criteria() for item in crit.all_items()}
-    profile_ids = {p.id for area in cat.areas for p in area.profiles}
+    item_ids, profile_ids = _names(cat)
     for i, code in enumerate(a.profiles):
         if code not in profile_ids:
             known = ", ".join(sorted(profile_ids)) or "keine"

@@ -6,13 +6,18 @@ from pathlib import Path
 
 from ..errors import CatalogueError
 from ..validation import validate_model
-from ..yamlsource import read_document, read_text
+from ..yamlsource import gc_paused, read_document, read_text
 from .checks import check_catalogue
 from .model import Catalogue
 
 
 def parse_catalogue(text: str, source: str = "<catalogue>") -> Catalogue:
     """Parse and fully check a catalogue given as YAML text."""
+    with gc_paused():
+        return _parse(text, source)
+
+
+def _parse(text: str, source: str) -> Catalogue:
     doc = read_document(text, source, CatalogueError)
     if not isinstance(doc.data, dict):
         raise CatalogueError(

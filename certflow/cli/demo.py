@@ -68,14 +68,16 @@ def _clear_documents_dir(folder: Path) -> None:
 class _Documents:
     files: dict[str, Path]           # document (job id) -> file written
     failed: list[tuple[str, str]]    # document -> German message
-    packets: list[str]               # procedure ids
+    packets: list[str]               # procedure ids (written)
+    skipped: list[str]               # procedure ids of packets not rendered (without --all-documents)
     profiles: list[str]              # procedure ids (decided)
     seals: list[str]                 # seal numbers
 
 
 def _documents(db_path: Path, folder: Path, day, actor: str, signed: dict[str, bytes], settings,
-               progress: bool) -> _Documents:
-    """Write the demo's documents into ``folder``; ``signed`` are the packets the sign-offs rendered."""
+               progress: bool, all_packets: bool = False) -> _Documents:
+    """Write the demo's documents into ``folder``; ``signed`` are the packets the sign-offs rendered (written
+    as they are). The packets of the other procedures are rendered only with ``all_packets`` (the slow part)."""
     from ..demo_data import DemoClock
     from ..packet import render_batch, write_pdf
     from ..services.rendering import document_jobs, documents_of
@@ -85,10 +87,10 @@ def _documents(db_path: Path, folder: Path, day, actor: str, signed: dict[str, b
     try:
         listing = app.run(lambda uow: documents_of(uow, actor))
         jobs = document_jobs(app, actor, listing, at=app.now(),
-                             rendered=frozenset(p for p in listing.packets if signed.get(p)))
+                             rendered=frozenset(p for p in listing.packets if signed.get(p) or not all_packets))
     finally:
         app.close()
-    packets = list(listing.packets)
+    packets = [p for p in listing.packets if signed.get(p) or all_packets]
     _clear_documents_dir(folder)
     folder.mkdir(parents=True, exist_ok=True)
     names = [f"{p}.pdf" for p in packets if signed.get(p)] + [f"{j.id}.pdf" for j in jobs]
@@ -100,33 +102,51 @@ def _documents(db_path: Path, folder: Path, day, actor: str, signed: dict[str, b
             files[p] = folder / f"{p}.pdf"
     report = render_batch(jobs, folder, workers=2, progress=progress)
     files.update((item.job_id, item.path) for item in report.ok)
-    return _Documents(files, report.failed, packets, list(listing.profiles), list(listing.seals))
+    skipped = sorted(p for p in listing.packets if p not in packets)
+    return _Documents(files, report.failed, packets, skipped, list(listing.profiles), list(listing.seals))
 
 
 class _BuildProgress:
-    """A progress bar on stderr while the demo world is built (a terminal only; quiet in tests and pipes)."""
+    """A progress bar on stderr while the demo is built: on a terminal, or wherever ``--progress`` asks for it."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool | None, label: str = "Demo aufbauen"):
         self._bar = self._task = None
+        self._label = label
+        if enabled is None:
+            enabled = sys.stdout.isatty()
         if enabled:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+            forced = not sys.stderr.isatty()
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+                                 TimeElapsedColumn(), console=Console(stderr=True, force_terminal=forced or None),
+                                 transient=not forced)
 
     def __enter__(self):
         if self._bar is not None:
             self._bar.start()
-            self._task = self._bar.add_task("Demo aufbauen", total=None)
+            self._task = self._bar.add_task(self._label, total=None)
         return self if self._bar is not None else None
 
     def __call__(self, done: int, total: int, label: str) -> None:
-        self._bar.update(self._task, completed=done, total=total, description=f"Demo aufbauen: {label}")
+        self._bar.update(self._task, completed=done, total=total, description=f"{self._label}: {label}")
 
     def __exit__(self, *exc) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def _scale(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--scale``: one of the sizes of :data:`certflow.demo_land.SCALES`, else a German error and exit 2."""
+    if value is None:
+        return None
+    from ..demo_land import SCALES
+
+    if value.strip().lower() not in SCALES:
+        click.echo(f"Fehler: --scale „{value}“ gibt es nicht; erlaubt sind: {', '.join(SCALES)}.", err=True)
+        ctx.exit(EXIT_INPUT)
+    return value.strip().lower()
 
 
 @click.command()
@@ -138,16 +158,38 @@ class _BuildProgress:
               help=f"Ordner für Auditpakete, Qualitätsprofile und Urkunden (sonst {DOCUMENTS_DIR} neben der "
                    "Datenbank; wird ersetzt)")
 @click.option("--no-documents", is_flag=True, help="Keine PDF-Dokumente erzeugen (schneller)")
+@click.option("--all-documents", is_flag=True,
+              help="Auch die Auditpakete der Verfahren, die nicht abgezeichnet sind (langsamer)")
 @click.option("--serve", is_flag=True,
               help="Danach die Webanwendung starten (127.0.0.1:8000) und die Demo-Zugänge ausgeben")
-def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool, serve: bool = False) -> None:
+@click.option("--scale", default=None, metavar="[kreis|nrw]", callback=_scale, expose_value=True,
+              help="Statt der kleinen Demo ein ganzes Land in Masse erzeugen: kreis (drei Jugendämter, 60 "
+                   "Familienzentren) oder nrw (186 Jugendämter, 3.500 Familienzentren); ohne Dokumente")
+@click.option("--seed", type=int, default=2026, show_default=True, help="Startwert des Zufalls für --scale")
+@click.option("--progress/--no-progress", "show_progress", default=None,
+              help="Fortschrittsbalken auf stderr (sonst nur im Terminal)")
+def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool, all_documents: bool = False,
+         serve: bool = False, scale: str | None = None, seed: int = 2026, show_progress: bool | None = None) -> None:
     """Legt eine Demo-Datenbank an: zwei Jugendämter, zwölf Kitas, Verfahren in jedem Zustand.
 
-    Dazu die Auditpakete, Qualitätsprofile und Urkunden der Demo als PDF in einem Ordner. Er wird
-    bei jedem Lauf ersetzt: gelöscht werden nur die PDF-Dateien, die die Demo zuvor dort
-    geschrieben hat (Liste in .certflow-demo); ein anderer, nicht leerer Ordner wird abgelehnt
-    (Exit 2). Exit 1, wenn ein Dokument nicht erstellt werden konnte.
+    Dazu die abgezeichneten Auditpakete, die Qualitätsprofile und die Urkunden der Demo als PDF in
+    einem Ordner (--all-documents: auch die übrigen Auditpakete). Er wird bei jedem Lauf ersetzt:
+    gelöscht werden nur die PDF-Dateien, die die Demo zuvor dort geschrieben hat (Liste in
+    .certflow-demo); ein anderer, nicht leerer Ordner wird abgelehnt (Exit 2). Exit 1, wenn ein
+    Dokument nicht erstellt werden konnte.
+
+    Mit --scale kreis oder --scale nrw entsteht stattdessen ein ganzes, erfundenes Land (Träger,
+    Kitas mit Koordinaten, Einzel- und Verbund-Familienzentren, vier Laufzeiten des Gütesiegels mit
+    ihren Verfahren, Kontingente, Benutzer jeder Rolle, das Prüfprotokoll), gleich für gleiches
+    --seed und --today, und je Rolle ein Demo-Zugang mit Passwort.
     """
+    if scale is not None:
+        if serve or documents_dir is not None or all_documents:
+            click.echo("Fehler: --scale erzeugt keine Dokumente und startet keinen Server; --documents, "
+                       "--all-documents und --serve gehen nur mit der kleinen Demo.", err=True)
+            raise SystemExit(EXIT_INPUT)
+        _land(db_path, today, scale, seed, show_progress)
+        return
     from ..catalogue.model import Form
     from ..demo_data import ADMIN, make_demo
     from ..lifecycle.machinery import local_date, utc_now
@@ -163,7 +205,7 @@ def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool, s
             raise click.BadParameter("der Ordner der Dokumente kann nicht die Datenbank sein", param_hint="--documents")
         _check_documents_dir(folder)
     _remove(db_path)
-    with _BuildProgress(enabled=sys.stdout.isatty()) as progress:
+    with _BuildProgress(show_progress) as progress:
         summary, rows, planned = make_demo(db_path, day, progress, settings=settings)
 
     console = make_console()
@@ -190,9 +232,13 @@ def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool, s
     documents = None
     if folder is not None:
         documents = _documents(db_path, folder, day, ADMIN, summary.packets, settings,
-                               progress=sys.stdout.isatty())
+                               progress=sys.stdout.isatty() if show_progress is None else show_progress,
+                               all_packets=all_documents)
         console.print(f"Dokumente: {len(documents.files)} PDF in {folder} ({len(documents.packets)} Auditpakete, "
                       f"{len(documents.profiles)} Qualitätsprofile, {len(documents.seals)} Urkunden)", soft_wrap=True)
+        if documents.skipped:
+            console.print(f"  Nicht abgezeichnet, daher ohne PDF (--all-documents): {', '.join(documents.skipped)}",
+                          soft_wrap=True)
         for job_id, message in documents.failed:
             console.print(f"  Fehler {job_id}: {message}", soft_wrap=True)
     nominated = by_fz["fz-sonnenblume"].procedure_id
@@ -252,3 +298,45 @@ def demo(db_path: Path, today, documents_dir: Path | None, no_documents: bool, s
 
 def _ordered(counts, labels):
     return [(state, counts[state]) for state in labels if counts.get(state)]
+
+
+def _land(db_path: Path, today, scale: str, seed: int, show_progress: bool | None) -> None:
+    """``certflow demo --scale``: the Land of :mod:`certflow.demo_land`, what it made, how long it took, the logins."""
+    import time
+
+    from rich.table import Table
+
+    from ..demo_land import make_land
+    from ..lifecycle.entities import Role
+    from ..lifecycle.machinery import local_date, utc_now
+
+    day = today or local_date(utc_now())
+    settings = app_for(click.get_current_context()).settings
+    if db_path.parent and not db_path.parent.is_dir():
+        raise click.BadParameter(f"Ordner {db_path.parent} gibt es nicht", param_hint="--db")
+    started = time.perf_counter()
+    _remove(db_path)
+    with _BuildProgress(show_progress, label="Land erzeugen") as progress:
+        land = make_land(db_path, scale, day, seed, progress, settings=settings)
+    seconds = time.perf_counter() - started
+    console = make_console()
+    took = f"{seconds:.1f}".replace(".", ",")
+    console.print(f"Demo-Datenbank {db_path} angelegt ({land.scale.label}, Startwert {seed}), Stand {day:%d.%m.%Y}, "
+                  f"in {took} s.", soft_wrap=True)
+    console.print("Angelegt: " + ", ".join(f"{_n(n)} {what}" for what, n in land.counts.items()), soft_wrap=True)
+    table = Table(title="Demo-Zugänge (Passwort nur für die Demo)")
+    for column in ("Benutzer", "Name", "Rolle", "Passwort"):
+        table.add_column(column, no_wrap=True)
+    for user_id, name, role, password in land.logins:
+        table.add_row(user_id, name, Role(role).label, password)
+    console.print(table)
+    db = shlex.quote(str(db_path))
+    console.print("Prüfprotokoll nachrechnen:")
+    console.print(f"  certflow audit verify --url sqlite:///{db_path}", soft_wrap=True)
+    console.print("Webanwendung (Anmelden mit einem der Demo-Zugänge):")
+    console.print(f"  certflow --db {db} serve", soft_wrap=True)
+
+
+def _n(value: int) -> str:
+    """German thousands: 3.500."""
+    return f"{value:,}".replace(",", ".")

@@ -66,7 +66,7 @@ def create(ctx, familienzentrum_id, name, kita_ids, zuschussempfaenger, radius_e
 
 @click.group("users")
 def users() -> None:
-    """Benutzer anlegen und auflisten."""
+    """Benutzer anlegen, ändern und auflisten."""
 
 
 @users.command("list")
@@ -96,6 +96,31 @@ def add_user(ctx, user_id, name, role, jugendamt, fz, traeger, actor, reason) ->
 
     user = User(user_id, name, Role(role), jugendamt_id=jugendamt, familienzentrum_id=fz, traeger_id=traeger)
     report(run(ctx, lambda uow: _services().add_user(uow, actor, user, reason)))
+
+
+_KEEP = "Ohne Angabe bleibt es, wie es ist (passt es nicht zur neuen Rolle: leer); \"\" leert es."
+
+
+@users.command("change")
+@click.argument("user_id", metavar="BENUTZER")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=None, help="Neue Rolle")
+@click.option("--jugendamt", default=None, help=f"Jugendamt (Koordination; bei Auditoren: Arbeitgeber). {_KEEP}")
+@click.option("--familienzentrum", "fz", default=None, help=f"Familienzentrum (Kita-Leitung). {_KEEP}")
+@click.option("--traeger", default=None, help=f"Träger als Arbeitgeber eines Auditors. {_KEEP}")
+@click.option("--active/--inactive", "active", default=None, help="Zugang aktivieren oder deaktivieren")
+@click.option("--expected-version", type=int, default=None, metavar="N",
+              help="Nur ändern, wenn der Benutzer noch diese Fassung hat (sonst Konflikt, Exit 3)")
+@as_option
+@reason_option
+@with_db
+def change_user(ctx, user_id, role, jugendamt, fz, traeger, active, expected_version, actor, reason) -> None:
+    """Rolle, Zuordnung oder Status von BENUTZER ändern (Administration); seine Anmeldungen und
+    Zugangsschlüssel enden."""
+    from ..services import administration
+
+    report(run(ctx, lambda uow: administration.change_user(
+        uow, actor, user_id, role=role, jugendamt_id=jugendamt, familienzentrum_id=fz, traeger_id=traeger,
+        active=active, reason=reason, expected_version=expected_version)))
 
 
 @click.group("jugendamt")

@@ -31,8 +31,8 @@ What it does not do (use the real database for these):
   freeze triggers, unique keys (an insert with an existing key raises ``KeyError``);
 * SQL itself: there is no ``session`` and no ``engine`` (code that reaches past the repositories
   fails loudly with ``AttributeError``), no migrations;
-* the repositories listed in :data:`NOT_MIRRORED` (reminders, outbox, inbox, contacts, accounts, dialogue: no
-  rule test needs them yet) and the methods in :data:`NOT_MIRRORED_METHODS`.
+* the repositories listed in :data:`NOT_MIRRORED` (reminders, outbox, inbox, contacts, accounts, dialogue,
+  registers: no rule test needs them yet) and the methods in :data:`NOT_MIRRORED_METHODS`.
 
 The module imports no SQLAlchemy itself; it reuses the real repositories' pure helpers (value
 mapping, refusal texts, the audit hash), so what they compute cannot differ.
@@ -41,7 +41,7 @@ mapping, refusal texts, the audit hash), so what they compute cannot differ.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, UTC
 from types import TracebackType
@@ -52,8 +52,8 @@ from ..calendar import KindergartenYear, format_date_de
 from ..lifecycle.access import may_see_familienzentrum, may_see_procedure
 from ..lifecycle.contingents import Contingent, free_place_refusal
 from ..lifecycle.entities import (
-    AuditVisit, Certificate, CertificateState, Decision, Familienzentrum, Kita, Procedure, ProcedureState,
-    SubmissionSnapshot, User,
+    PROCEDURE_FINAL_STATES, AuditVisit, Certificate, CertificateState, Decision, Familienzentrum, Kita, Procedure,
+    ProcedureState, SubmissionSnapshot, User,
 )
 from ..lifecycle.machinery import BERLIN, Clock, Refused, StateChange, local_date, utc_now
 from ..lifecycle.snapshot import canonical_json, sha256_hex
@@ -67,6 +67,7 @@ from .repositories import (
 from .repositories.audit_trail import AuditTrailRepository
 from .repositories.audits import Verdict
 from .repositories.base import Repository
+from .repositories.procedures import CurrentProcedure, ListedProcedure, ListGroup
 from .repositories.contingents import _counts, _key
 from .repositories.parties import _fz_values, _values
 from .repositories.procedures import _certificate_values, _procedure_values
@@ -78,7 +79,8 @@ from .versioning import diff
 __all__ = ["NOT_MIRRORED", "NOT_MIRRORED_METHODS", "MemoryDatabase", "MemoryUnitOfWork"]
 
 NOT_MIRRORED: frozenset[str] = frozenset({
-    "accounts", "reminders", "outbox", "inbox", "contacts", "dialogue", "dashboard"})
+    "accounts", "reminders", "outbox", "inbox", "contacts", "dialogue", "dashboard", "registers", "public",
+    "reports"})
 """Repositories of the real unit of work that the twin leaves out (by attribute name); each one
 a rule test needs gets a twin here first. tests/test_db_memory.py fails on one in neither list."""
 
@@ -577,6 +579,77 @@ class MemoryProcedureRepository(_MemoryRepository, ProcedureRepository):
                     and jugendamt_id in (None, fz.jugendamt_id) and (not wanted or p.state in wanted)
                     and (not submitted or p.id in with_submission))
         return self._listed(keep)
+
+    def _current_of_visible(self, user: User) -> list[tuple[Familienzentrum, Procedure | None]]:
+        """Each Familienzentrum ``user`` may see (by id) with its current procedure of those ``user`` may see."""
+        visible = _visible_centres(self._uow, user)
+        centres = [row.value for fz_id, row in sorted(self._uow.rows("familienzentrum").items()) if fz_id in visible]
+        procedures = self.visible_to(user)  # by Kindergartenjahr and id: the newest last
+        out = []
+        for fz in centres:
+            own = [p for p in procedures if p.familienzentrum_id == fz.id]
+            open_ = [p for p in own if p.state not in PROCEDURE_FINAL_STATES]
+            out.append((fz, (open_ or own or [None])[-1]))
+        return out
+
+    def current_visible_to(self, user: User, *, state: ProcedureState | None = None, limit: int | None = None,
+                           offset: int = 0) -> list[CurrentProcedure]:
+        jugendaemter = self._uow.rows("jugendamt")
+        members = self._uow.rows("familienzentrum_member").values()
+        rows = _page([(fz, p) for fz, p in self._current_of_visible(user)
+                      if state is None or (p is not None and p.state == ProcedureState(state))], limit, offset)
+        since = self._uow.audit_log.state_since([p.id for _fz, p in rows if p is not None])
+        out = []
+        for fz, p in rows:
+            named = jugendaemter.get(fz.jugendamt_id)
+            count = sum(1 for m in members if m.value.familienzentrum_id == fz.id and m.value.left_on is None)
+            out.append(CurrentProcedure(fz.id, fz.name, fz.form, fz.jugendamt_id,
+                                        named.value.name if named is not None else fz.jugendamt_id, count, p,
+                                        since.get(p.id) if p is not None else None))
+        return out
+
+    def current_states(self, user: User) -> Mapping[ProcedureState | None, int]:
+        counts: dict[ProcedureState | None, int] = {}
+        for _fz, p in self._current_of_visible(user):
+            key = p.state if p is not None else None
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def listed_visible_to(self, user: User, *, states: Collection[ProcedureState] = (), newest_first: bool = False,
+                          limit: int | None = None, offset: int = 0) -> list[ListedProcedure]:
+        wanted = {ProcedureState(s) for s in states}
+        procedures = self.visible_to(user, states=wanted)
+        if newest_first:
+            procedures.reverse()
+        centres = {k: r.value for k, r in self._uow.rows("familienzentrum").items()}
+        jugendaemter, users = self._uow.rows("jugendamt"), self._uow.rows("app_user")
+        visits = self._uow.rows("audit_visit")
+        out = []
+        for p in _page(procedures, limit, offset):
+            fz = centres[p.familienzentrum_id]
+            named, auditor, visit = jugendaemter.get(fz.jugendamt_id), users.get(p.auditor_id or ""), visits.get(p.id)
+            out.append(ListedProcedure(
+                p, fz.name, fz.form, named.value.name if named is not None else fz.jugendamt_id, fz.certificate_number,
+                auditor.value.name if auditor is not None else None,
+                visit.value.visit.date if visit is not None else None,
+                visit.value.signed_off_at if visit is not None else None))
+        return out
+
+    def listed_in_groups(self, user: User, groups: Sequence[ListGroup]) -> dict[str, list[ListedProcedure]]:
+        out: dict[str, list[ListedProcedure]] = {}
+        taken: set[ProcedureState] = set()
+        for group in groups:
+            states = {ProcedureState(s) for s in group.states} - taken
+            taken |= states
+            out[group.key] = self.listed_visible_to(user, states=states, newest_first=group.newest_first,
+                                                    limit=group.limit, offset=group.offset) if states else []
+        return out
+
+    def count_visible(self, user: User) -> Mapping[ProcedureState, int]:
+        counts: dict[ProcedureState, int] = {}
+        for p in self.visible_to(user):
+            counts[p.state] = counts.get(p.state, 0) + 1
+        return counts
 
     def next_id(self, prefix: str, width: int = 3) -> str:
         return _next(prefix, width, self._rows)

@@ -38,6 +38,9 @@ from .repositories.accounts import AccountRepository
 from .repositories.audit_trail import AuditTrailRepository
 from .repositories.dashboard import DashboardRepository
 from .repositories.dialogue import DialogueRepository
+from .repositories.public_register import PublicRegisterRepository
+from .repositories.registers import RegisterRepository
+from .repositories.reports import ReportRepository
 from .repositories.reminders import ContactRepository, InboxRepository, OutboxRepository, ReminderRepository
 from .versioning import VersionTracker
 
@@ -73,6 +76,9 @@ class UnitOfWork:
         self.audit_log = AuditTrailRepository(self)
         self.dashboard = DashboardRepository(self)  # the dashboard's figures and list of one Jugendamt
         self.dialogue = DialogueRepository(self)
+        self.registers = RegisterRepository(self)  # the administration's paged lists of users and Kitas
+        self.public = PublicRegisterRepository(self)  # what anyone may see of the certified Familienzentren
+        self.reports = ReportRepository(self)  # the figures of the nomination report and the statistics
         # reminders, mail outbox, in-app inbox, contact choices: on this unit of work's session
         self.reminders = ReminderRepository(self.session)
         self.outbox = OutboxRepository(self.session)

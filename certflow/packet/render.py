@@ -10,6 +10,11 @@ and WeasyPrint's own output is deterministic for the same input, fonts and versi
 same data gives a byte-identical file. Resources are never fetched from outside: templates may
 use ``data:`` URLs only (``asset()`` turns a template-folder file into one).
 
+Per process (and thread) the renderer keeps what does not change between documents: the compiled
+Jinja2 environment per template folder, one WeasyPrint ``FontConfiguration`` (the fonts are found and
+loaded once) and the parsed packet stylesheet (a ``weasyprint.CSS`` per stylesheet text, so an edited
+``brand.css`` is picked up). A worker of :mod:`.workers` thus pays for them on its first document only.
+
 The functions here render in the calling process. Writing a PDF sets ``SOURCE_DATE_EPOCH``, which
 is process-wide, under a lock: threads of one process would render one at a time. A server (or
 anything with threads) renders through :class:`certflow.packet.workers.RenderPool` instead, whose
@@ -32,6 +37,7 @@ from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -43,13 +49,15 @@ from .chart import score_chart
 from .model import CertificateData, PacketData, PacketError
 from .view import MANIFEST_NAME, manifest_bytes, packet_view
 
-__all__ = ["DOCUMENT_KINDS", "PDF_VARIANT", "RenderResult", "certificate_html", "certificate_pdf", "document_pdf",
-           "environment", "html_to_pdf", "packet_html", "packet_pdf", "qualitaetsprofil_html", "qualitaetsprofil_pdf",
-           "render_certificate", "render_packet", "render_qualitaetsprofil", "write_pdf"]
+__all__ = ["DOCUMENT_KINDS", "PACKET_STYLESHEETS", "PDF_VARIANT", "RenderResult", "certificate_html", "certificate_pdf",
+           "document_pdf", "environment", "html_to_pdf", "packet_css", "packet_html", "packet_pdf",
+           "qualitaetsprofil_html", "qualitaetsprofil_pdf", "render_certificate", "render_packet",
+           "render_qualitaetsprofil", "write_pdf"]
 
 PDF_VARIANT = "pdf/a-3u"
 BERLIN = ZoneInfo("Europe/Berlin")
 DOCUMENT_KINDS = ("packet", "qualitaetsprofil", "urkunde")
+PACKET_STYLESHEETS = ("packet/brand.css", "packet/packet.css")  # the packet's style, in this order
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +161,12 @@ def packet_html(data: PacketData, templates_dir: str | Path | None = None) -> st
         d=data, areas=areas, evidence=evidence, manifest_name=MANIFEST_NAME)
 
 
+def packet_css(templates_dir: str | Path | None = None) -> str:
+    """The packet's stylesheet (:data:`PACKET_STYLESHEETS` of the template folders, joined): given to WeasyPrint
+    beside :func:`packet_html`, parsed once per process and reused for the next packet."""
+    return "\n".join(_template(templates_dir, name).render() for name in PACKET_STYLESHEETS)
+
+
 def qualitaetsprofil_html(data: PacketData, templates_dir: str | Path | None = None) -> str:
     areas, _ = packet_view(data)
     return _template(templates_dir, "certificate/qualitaetsprofil.html").render(d=data, areas=areas)
@@ -170,18 +184,67 @@ def _moment(day: date) -> datetime:
     return datetime.combine(day, time(0, 0))
 
 
+class _Reused(threading.local):
+    """What a thread of this process reuses from one document to the next: the font configuration and the
+    parsed stylesheets. Per thread (Pango's font map is not shared between threads) and per process (a
+    forked worker makes its own)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.fonts: Any = None
+        self.sheets: dict[str, Any] = {}
+
+
+_REUSED = _Reused()
+_MAX_SHEETS = 16
+
+
+def _reused() -> _Reused:
+    import weasyprint.text.fonts
+
+    reused = _REUSED
+    if reused.pid != os.getpid():  # forked after it was filled: start afresh
+        reused.__init__()  # type: ignore[misc]
+    if reused.fonts is None:
+        reused.fonts = weasyprint.text.fonts.FontConfiguration()
+    return reused
+
+
+def _fetcher():
+    import weasyprint
+
+    return weasyprint.URLFetcher(allowed_protocols={"data"})
+
+
+def _stylesheet(css: str) -> Any:
+    """``css`` parsed once per thread (keyed by its text), with this thread's font configuration (``@font-face``)."""
+    import weasyprint
+
+    reused = _reused()
+    sheet = reused.sheets.get(css)
+    if sheet is None:
+        if len(reused.sheets) >= _MAX_SHEETS:
+            reused.sheets.clear()
+        sheet = reused.sheets[css] = weasyprint.CSS(string=css, url_fetcher=_fetcher(), font_config=reused.fonts)
+    return sheet
+
+
 def html_to_pdf(html: str, *, day: date, identifier: str, attachments: Sequence[tuple[str, bytes, str, str]] = (),
-                variant: str | None = PDF_VARIANT) -> tuple[bytes, int]:
+                variant: str | None = PDF_VARIANT, stylesheets: Sequence[str] = ()) -> tuple[bytes, int]:
     """Lay ``html`` out and write the PDF; returns ``(pdf bytes, page count)``.
 
     ``attachments`` are ``(name, content, description, relationship)``; ``day`` fixes every date in
     the file, ``identifier`` the first part of the PDF's /ID (the second is a hash of the content).
+    ``stylesheets`` (CSS texts) apply beside the document's own ``<style>``; each is parsed once per
+    process, and the fonts are loaded once per process.
     """
     import weasyprint
 
     moment = _moment(day)
-    fetcher = weasyprint.URLFetcher(allowed_protocols={"data"})
-    document = weasyprint.HTML(string=html, url_fetcher=fetcher).render()
+    reused = _reused()
+    sheets = [_stylesheet(css) for css in stylesheets]
+    document = weasyprint.HTML(string=html, url_fetcher=_fetcher()).render(stylesheets=sheets,
+                                                                          font_config=reused.fonts)
     files = [weasyprint.Attachment(file_obj=io.BytesIO(content), name=name, description=desc, created=moment,
                                    modified=moment, relationship=rel)
              for name, content, desc, rel in attachments]
@@ -275,7 +338,7 @@ def packet_pdf(data: PacketData, templates_dir: str | Path | None = None,
     attachments.append((MANIFEST_NAME, manifest_bytes(data), "Maschinenlesbares Verzeichnis des Pakets", "Data"))
     html = _stamp_meta(packet_html(data, templates_dir), data.document_date)
     return html_to_pdf(html, day=data.document_date, identifier=f"packet/{data.procedure.id}",
-                       attachments=attachments, variant=variant)
+                       attachments=attachments, variant=variant, stylesheets=(packet_css(templates_dir),))
 
 
 def qualitaetsprofil_pdf(data: PacketData, templates_dir: str | Path | None = None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date
 from types import MappingProxyType
 from typing import Any
@@ -48,6 +49,7 @@ def base_kind(kind: str) -> str:
     return kind.removesuffix(ESCALATED)
 
 
+@lru_cache(maxsize=256)
 def family_of(kind: str) -> str:
     """The template family of a kind: certificate, procedure, calendar, evidence or escalation."""
     if kind.endswith(ESCALATED):
@@ -87,7 +89,34 @@ Fact = Any  # str | int | float | bool | None | list of those
 
 
 def _freeze_facts(facts: Mapping[str, Fact]) -> Mapping[str, Fact]:
-    return MappingProxyType({k: (tuple(v) if isinstance(v, list) else v) for k, v in sorted(facts.items())})
+    frozen = {k: facts[k] for k in sorted(facts)}
+    if list in map(type, frozen.values()):
+        for k, v in frozen.items():
+            if isinstance(v, list):
+                frozen[k] = tuple(v)
+    return MappingProxyType(frozen)
+
+
+_NORMALIZED: dict[tuple[Recipient, ...], tuple[Recipient, ...]] = {}
+"""Recipient tuples sorted and without duplicates, by the tuple given (the planner repeats a few thousand)."""
+
+
+def _normalized(recipients: tuple[Recipient, ...]) -> tuple[Recipient, ...]:
+    found = _NORMALIZED.get(recipients)
+    if found is None:
+        found = tuple(sorted(set(recipients)))
+        if len(_NORMALIZED) > 100_000:  # a bound, not a policy: start again
+            _NORMALIZED.clear()
+        _NORMALIZED[recipients] = found
+    return found
+
+
+def _thawed(facts: Mapping[str, Fact]) -> dict[str, Fact]:
+    out = facts.copy() if isinstance(facts, MappingProxyType) else dict(facts)  # a proxy's copy() runs in C
+    for k, v in out.items():
+        if isinstance(v, tuple):
+            out[k] = list(v)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +153,7 @@ class Reminder:
         family_of(self.kind)  # unknown kinds are a programming error
         if "|" in self.subject or "|" in self.kind:
             raise ValueError(f"'|' separates the parts of a reminder key: {self.subject!r}, {self.kind!r}")
-        object.__setattr__(self, "recipients", tuple(sorted(set(self.recipients))))
+        object.__setattr__(self, "recipients", _normalized(tuple(self.recipients)))
         object.__setattr__(self, "facts", _freeze_facts(self.facts))
 
     @property
@@ -155,8 +184,8 @@ class Reminder:
         return {
             "subject": self.subject, "kind": self.kind, "due": self.due.isoformat(),
             "event_date": self.event_date.isoformat(), "title": self.title,
-            "recipients": [{"role": r.role.value, "scope": r.scope, "user_id": r.user_id} for r in self.recipients],
-            "facts": {k: list(v) if isinstance(v, tuple) else v for k, v in self.facts.items()},
+            "recipients": [{"role": r.role._value_, "scope": r.scope, "user_id": r.user_id} for r in self.recipients],
+            "facts": _thawed(self.facts),
             "level": self.level, "send_until": self.send_until.isoformat() if self.send_until else None,
             "familienzentrum_id": self.familienzentrum_id, "jugendamt_id": self.jugendamt_id,
             "urgent": self.urgent, "escalates": self.escalates,

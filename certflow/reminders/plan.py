@@ -46,8 +46,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import attrgetter
 from datetime import date, timedelta
-from typing import Any, TypedDict
+from types import MappingProxyType
+from typing import Any, TypedDict, cast
 
 from ..calendar import (
     KindergartenYear,
@@ -77,7 +80,15 @@ from .inputs import EvidenceInfo, PlanningInput, ProcedureInfo
 from .model import ESCALATED, Recipient, Reminder, validity_kind
 from .rules import REMINDER_RULES, ReminderRules
 
-__all__ = ["Reconciliation", "due_on", "plan_reminders", "reconcile", "stale"]
+__all__ = ["Reconciliation", "due_on", "ordered_unique", "plan_reminders", "reconcile", "stale"]
+
+# The calendar's functions are pure; a whole-Land plan asks them about the same few hundred
+# dates tens of thousands of times, so the planner keeps their answers (bounded caches).
+_format_date_de = lru_cache(maxsize=4096)(format_date_de)
+_recertification_period = lru_cache(maxsize=1024)(recertification_period)
+_recertification_opens = lru_cache(maxsize=1024)(recertification_opens)
+_recertification_year = lru_cache(maxsize=1024)(recertification_year)
+_add_months = lru_cache(maxsize=4096)(add_months)
 
 _ONE_DAY = timedelta(days=1)
 _LIVE = (CertificateState.VALID, CertificateState.RECERTIFICATION_DUE)
@@ -102,7 +113,7 @@ class _Scope(TypedDict):
 
 
 def _de(d: date | None) -> str | None:
-    return None if d is None else format_date_de(d)
+    return None if d is None else _format_date_de(d)
 
 
 def _euro(amount: int) -> str:
@@ -150,6 +161,8 @@ class _World:
         self._certs_of: dict[str, list[Certificate]] = defaultdict(list)
         for c in self.certificates:
             self._certs_of[c.familienzentrum_id].append(c)
+        self._recipients_of: dict[Role, dict[str | None, tuple[Recipient, ...]]] = {role: {} for role in Role}
+        self._common_facts: dict[str, dict[str, Any]] = {}
         self._procs_of: dict[tuple[str, KindergartenYear], list[ProcedureInfo]] = defaultdict(list)
         for i in self.procedures:
             self._procs_of[(i.procedure.familienzentrum_id, i.procedure.kgj)].append(i)
@@ -172,19 +185,24 @@ class _World:
         user = self.users.get(user_id)
         return user.name if user else user_id
 
+    def _recipients(self, role: Role, scope_id: str | None, scope: str) -> tuple[Recipient, ...]:
+        """The people in ``role`` for ``scope_id`` (or the unfilled role), built once per scope."""
+        known = self._recipients_of[role]
+        found = known.get(scope_id)
+        if found is None:
+            found = tuple(sorted({Recipient(role, scope, u.id) for u in self._by_role.get((role, scope_id), ())})) \
+                or (Recipient(role, scope),)
+            known[scope_id] = found
+        return found
+
     def kita_leads(self, fz_id: str) -> tuple[Recipient, ...]:
-        scope = f"familienzentrum:{fz_id}"
-        found = [Recipient(Role.KITA_LEAD, scope, u.id) for u in self._by_role.get((Role.KITA_LEAD, fz_id), ())]
-        return tuple(found) or (Recipient(Role.KITA_LEAD, scope),)
+        return self._recipients(Role.KITA_LEAD, fz_id, f"familienzentrum:{fz_id}")
 
     def coordinators(self, ja_id: str) -> tuple[Recipient, ...]:
-        scope = f"jugendamt:{ja_id}"
-        found = [Recipient(Role.COORDINATOR, scope, u.id) for u in self._by_role.get((Role.COORDINATOR, ja_id), ())]
-        return tuple(found) or (Recipient(Role.COORDINATOR, scope),)
+        return self._recipients(Role.COORDINATOR, ja_id, f"jugendamt:{ja_id}")
 
     def certifiers(self) -> tuple[Recipient, ...]:
-        found = [Recipient(Role.CERTIFIER, "certifier", u.id) for u in self._by_role.get((Role.CERTIFIER, None), ())]
-        return tuple(found) or (Recipient(Role.CERTIFIER, "certifier"),)
+        return self._recipients(Role.CERTIFIER, None, "certifier")
 
     def auditor(self, procedure_id: str, auditor_id: str | None) -> tuple[Recipient, ...]:
         return (Recipient(Role.AUDITOR, f"procedure:{procedure_id}", auditor_id),)
@@ -195,13 +213,18 @@ class _World:
 
     def renewal_procedure(self, cert: Certificate) -> ProcedureInfo | None:
         """The Familienzentrum's procedure of the re-certification year, the latest opened one."""
-        year = recertification_year(cert.valid_until)
+        year = _recertification_year(cert.valid_until)
         found = self._procs_of.get((cert.familienzentrum_id, year), [])
         return max(found, key=lambda i: (i.state_since, i.procedure.id)) if found else None
 
     def common_facts(self, fz: Familienzentrum) -> dict[str, Any]:
-        return {"familienzentrum": fz.name, "jugendamt": self.jugendamt_name(fz.jugendamt_id),
-                "funding_eur": _euro(self.rules.annual_funding_eur)}
+        """The facts every reminder about ``fz`` carries (a fresh dict: callers extend it)."""
+        facts = self._common_facts.get(fz.id)
+        if facts is None:
+            facts = {"familienzentrum": fz.name, "jugendamt": self.jugendamt_name(fz.jugendamt_id),
+                     "funding_eur": _euro(self.rules.annual_funding_eur)}
+            self._common_facts[fz.id] = facts
+        return dict(facts)
 
 
 # -- certificates --------------------------------------------------------------------------------------
@@ -237,12 +260,12 @@ def _certificate_reminders(world: _World, cert: Certificate) -> list[Reminder]:
     renewal = world.renewal_procedure(cert)
     facts = world.common_facts(fz) | {
         "certificate_number": cert.number, "issued": _de(cert.issued), "valid_until": _de(end),
-        "recert_year": str(recertification_year(end)), "procedure_status": _procedure_status_text(renewal),
+        "recert_year": str(_recertification_year(end)), "procedure_status": _procedure_status_text(renewal),
         "procedure_state": None if renewal is None else PROCEDURE_STATE_LABELS[ProcedureState(renewal.procedure.state)],
     }
     try:
-        start, period_end = recertification_period(end, rules.recertification)
-        opens: date | None = recertification_opens(end, rules.recertification)
+        start, period_end = _recertification_period(end, rules.recertification)
+        opens: date | None = _recertification_opens(end, rules.recertification)
         facts |= {"period_start": _de(start), "period_end": _de(period_end), "documents_from": _de(opens)}
     except ValueError:  # a historic validity end that is no 31 July: no regular re-certification window
         opens = None
@@ -251,7 +274,7 @@ def _certificate_reminders(world: _World, cert: Certificate) -> list[Reminder]:
     out: list[Reminder] = []
 
     if state in _LIVE:
-        steps = [_Step(validity_kind(m), add_months(end, -m)) for m in rules.ladder_months]
+        steps = [_Step(validity_kind(m), _add_months(end, -m)) for m in rules.ladder_months]
         if opens is not None:
             steps.append(_Step("recert_opens", opens))
         steps.sort(key=lambda s: (s.due, s.kind))
@@ -287,7 +310,7 @@ def _certificate_reminders(world: _World, cert: Certificate) -> list[Reminder]:
 def _escalation(world: _World, base: Reminder, step_day: date, due: date, until: date | None, responsible: str,
                 jugendamt_id: str) -> Reminder:
     """Escalate ``base``, whose step fell on ``step_day``, to the coordinators on ``due``."""
-    facts = dict(base.facts) | {
+    facts = cast(MappingProxyType, base.facts).copy() | {  # the model's proxy: copy() is a dict, made in C
         "step_title": base.title, "step_date": _de(step_day), "reminded_on": _de(base.due),
         "event_date": _de(base.event_date), "escalated_after_days": world.rules.escalate_after_days,
         "responsible": responsible, "overdue_days": (due - step_day).days,
@@ -415,8 +438,20 @@ def _evidence_reminders(world: _World, ev: EvidenceInfo) -> list[Reminder]:
 # -- entry points -------------------------------------------------------------------------------------
 
 
-def _order(r: Reminder) -> tuple[date, str, str]:
-    return (r.due, r.subject, r.kind)
+_order = attrgetter("due", "subject", "kind")
+"""The planner's order, (due, subject, kind): the parts of the key, so equal keys sort next to each other."""
+
+
+def ordered_unique(reminders: Iterable[Reminder]) -> list[Reminder]:
+    """``reminders`` in the planner's order, the first of each key only."""
+    out: list[Reminder] = []
+    last = None
+    for r in sorted(reminders, key=_order):
+        order = _order(r)
+        if order != last:
+            out.append(r)
+            last = order
+    return out
 
 
 def plan_reminders(snapshot: PlanningInput, rules: ReminderRules = REMINDER_RULES) -> list[Reminder]:
@@ -437,10 +472,7 @@ def plan_reminders(snapshot: PlanningInput, rules: ReminderRules = REMINDER_RULE
             out += _calendar_reminders(world, ja, kgj)
     for ev in sorted(snapshot.evidence, key=lambda e: (e.procedure_id, e.sha256 or "", e.title, e.date)):
         out += _evidence_reminders(world, ev)
-    unique: dict[str, Reminder] = {}
-    for r in sorted(out, key=_order):
-        unique.setdefault(r.key, r)  # the same evidence listed twice is one reminder
-    return list(unique.values())
+    return ordered_unique(out)  # the same evidence listed twice is one reminder
 
 
 def due_on(reminders: Iterable[Reminder], as_of: date, sent: Collection[str] = frozenset()) -> list[Reminder]:

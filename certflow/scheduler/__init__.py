@@ -5,7 +5,8 @@ An adapter over :mod:`certflow.reminders` (pure planning), :mod:`certflow.notify
 ``outbox_item``, ``inbox_message``, ``user_contact``):
 
 * :mod:`.snapshot`: the planner's input from the database in a few bulk queries;
-* :mod:`.scan`: one scan, ``scan(engine, now, rules, smtp, renderer)``, and ``replan`` for one scope;
+* :mod:`.scan`: one scan, ``scan(engine, now, rules, smtp, renderer)``, ``replan`` for one scope and
+  ``replan_scope`` for what a committed change touched;
 * mail leaves through :class:`certflow.notify.Transport` (SMTP with a hook just before the end
   of data, or the in-memory twin in tests);
 * :mod:`.lock`: one scheduler per database (PostgreSQL advisory lock / SQLite lock file);
@@ -15,9 +16,10 @@ See docs/reminders.md, section "The outbox as built".
 """
 
 from .lock import SchedulerLock
-from .scan import LEASE, NO_SMTP_NOTE, ScanReport, replan, scan
+from .scan import LEASE, NO_SMTP_NOTE, ReplanScope, ScanReport, replan, replan_scope, scan
 from .snapshot import load_snapshot, partition, plan
 
 __all__ = [
-    "LEASE", "NO_SMTP_NOTE", "ScanReport", "SchedulerLock", "load_snapshot", "partition", "plan", "replan", "scan",
+    "LEASE", "NO_SMTP_NOTE", "ReplanScope", "ScanReport", "SchedulerLock", "load_snapshot", "partition", "plan",
+    "replan", "replan_scope", "scan",
 ]

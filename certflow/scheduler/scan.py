@@ -39,7 +39,7 @@ import logging
 import marshal
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -51,7 +51,7 @@ from sqlalchemy.orm import Session
 from ..db import audit_log
 from ..db.audit_log import AuditEntry
 from ..db.repositories.reminders import (
-    ContactRepository, InboxRepository, OutboxRepository, ReminderRepository, StoredReminder,
+    ContactRepository, InboxRepository, OutboxRepository, ReminderRepository, ReplanScope, StoredReminder,
 )
 from ..db.tables import AppUserRow
 from ..db.tables.reminders import DeliveryMode, DeliveryStatus, InboxKind, ReminderStatus
@@ -67,7 +67,8 @@ from ..calendar import format_date_de
 from .snapshot import load_snapshot, plan
 
 __all__ = [
-    "ACTOR_ID", "LEASE", "NO_SMTP_NOTE", "ScanReport", "deliver", "enqueue", "fingerprint", "replan", "scan",
+    "ACTOR_ID", "LEASE", "NO_SMTP_NOTE", "WHOLE_LAND_FROM", "ReplanScope", "ScanReport", "deliver", "enqueue",
+    "fingerprint", "replan", "replan_scope", "scan",
 ]
 
 log = logging.getLogger("certflow.scheduler")
@@ -166,16 +167,19 @@ def _read_session(engine: Engine) -> Session:
 def fingerprint(r: Reminder) -> str:
     """A digest over every field of the reminder: tells whether a stored row needs refreshing.
 
-    ``marshal`` (format 4) of plain values (str, int, None, tuples; dates as ordinals,
-    roles by value; ``facts`` are sorted by the model) is stable and several times cheaper
-    than encoding ``to_dict()`` as JSON, so a steady-state scan pays little for comparing.
-    Should a Python release change the format, every row is refreshed once: harmless.
+    ``marshal`` of plain values (str, int, None, tuples; dates as ordinals, roles by value;
+    ``facts`` are sorted by the model) is stable and several times cheaper than encoding
+    ``to_dict()`` as JSON, so a steady-state scan pays little for comparing. Format 2, the
+    last without back-references: from format 3 on, a string that occurs twice is written
+    once when it is the same object, so equal reminders could differ by how the planner
+    shared its strings. Should a Python release change the format, every row is refreshed
+    once: harmless.
     """
     until = r.send_until.toordinal() if r.send_until is not None else None
     data = (r.subject, r.kind, r.due.toordinal(), r.event_date.toordinal(), r.title,
-            tuple((x.role.value, x.scope, x.user_id) for x in r.recipients), tuple(r.facts.items()), r.level, until,
-            r.familienzentrum_id, r.jugendamt_id, r.urgent, r.escalates)
-    return hashlib.blake2b(marshal.dumps(data, 4), digest_size=32).hexdigest()
+            tuple((x.role._value_, x.scope, x.user_id) for x in r.recipients), tuple(r.facts.items()), r.level,
+            until, r.familienzentrum_id, r.jugendamt_id, r.urgent, r.escalates)
+    return hashlib.blake2b(marshal.dumps(data, 2), digest_size=32).hexdigest()
 
 
 def _in_scope(r: Reminder, familienzentrum_id: str | None, jugendamt_id: str | None) -> bool:
@@ -206,6 +210,30 @@ def replan(engine: Engine, now: datetime, rules: ReminderRules = REMINDER_RULES,
     return report
 
 
+WHOLE_LAND_FROM = 25
+"""A change touching more Familienzentren and Jugendämter than this is replanned as one whole-Land replan."""
+
+
+def replan_scope(engine: Engine, now: datetime, scope: ReplanScope, *, procedure_ids: Iterable[str] = (),
+                 user_ids: Iterable[str] = (), rules: ReminderRules = REMINDER_RULES) -> list[ScanReport]:
+    """Replan what a committed change touched (the after-commit handler's entry): each Familienzentrum
+    and Jugendamt of ``scope`` on its own, plus those of ``procedure_ids`` and ``user_ids`` (looked up);
+    everything in one replan when the scope says so or names many."""
+    scope = ReplanScope(set(scope.familienzentren), set(scope.jugendaemter), scope.everything)
+    procedure_ids, user_ids = list(procedure_ids), list(user_ids)
+    if not scope.everything and (procedure_ids or user_ids):
+        with _read_session(engine) as session:
+            found = ReminderRepository(session).scopes_of(procedure_ids=procedure_ids, user_ids=user_ids)
+        scope.familienzentren |= found.familienzentren
+        scope.jugendaemter |= found.jugendaemter
+        scope.everything |= found.everything
+    if scope.everything or len(scope.familienzentren) + len(scope.jugendaemter) > WHOLE_LAND_FROM:
+        return [replan(engine, now, rules)]
+    reports = [replan(engine, now, rules, jugendamt_id=ja) for ja in sorted(scope.jugendaemter)]
+    reports += [replan(engine, now, rules, familienzentrum_id=fz) for fz in sorted(scope.familienzentren)]
+    return reports
+
+
 def _replan(engine: Engine, now: datetime, rules: ReminderRules, *, familienzentrum_id: str | None,
             jugendamt_id: str | None, report: ScanReport) -> Replanned:
     today = local_date(now)
@@ -223,35 +251,65 @@ def _replan(engine: Engine, now: datetime, rules: ReminderRules, *, familienzent
     started = time.perf_counter()
     with Session(engine) as session, session.begin():
         reminders = ReminderRepository(session)
+        reminders.lock_for_writing()
         stored = reminders.stored(familienzentrum_id=familienzentrum_id, jugendamt_id=jugendamt_id)
-        result = reconcile(planned, {key: s.handed_over for key, s in stored.items()})
-        inserts: list[dict[str, Any]] = []
-        for r in result.add:
-            status = ReminderStatus.SKIPPED if r.is_stale(today) else ReminderStatus.PLANNED
-            inserts.append(_row(r, r.to_dict(), fingerprint(r), status, now))
-        updates: list[dict[str, Any]] = []
-        for r in result.refresh:
-            old: StoredReminder = stored[r.key]
-            status = ReminderStatus.SKIPPED if r.is_stale(today) else ReminderStatus.PLANNED
-            if status is ReminderStatus.SKIPPED and old.status is ReminderStatus.SKIPPED:
-                continue  # stale stays stale as time goes on: never sent, nothing to refresh
-            digest = fingerprint(r)
-            if digest != old.fingerprint or status is not old.status:
-                row = _row(r, r.to_dict(), digest, status, now)
-                del row["subject"], row["kind"], row["due"]  # part of the key: unchanged
-                updates.append(row)
-                report.refreshed += digest != old.fingerprint
-                report.skipped += status is ReminderStatus.SKIPPED and old.status is not ReminderStatus.SKIPPED
-        report.skipped += sum(1 for row in inserts if row["status"] == ReminderStatus.SKIPPED.value)
-        drops = [{"key": key, "status": ReminderStatus.DROPPED.value, "updated_at": now}
-                 for key in result.drop if stored[key].status is not ReminderStatus.DROPPED]
-        reminders.insert(inserts)
-        reminders.update(updates)
-        reminders.update(drops)
-        report.added, report.dropped = len(inserts), len(drops)
+        changes = _differences(planned, stored, today, now)
+        reminders.add(changes.add)
+        reminders.refresh(changes.refresh)
+        for status, keys in changes.status.items():
+            reminders.set_status(keys, status, now)
+        report.added, report.refreshed, report.dropped = len(changes.add), changes.refreshed, changes.dropped
+        report.skipped += changes.skipped
     report.seconds["reconcile"] = time.perf_counter() - started
     handed_over = frozenset(key for key, s in stored.items() if s.handed_over)
     return Replanned(planned, handed_over)
+
+
+@dataclass
+class _Differences:
+    """What a replan writes: new rows, rewritten rows, keys whose status alone changes (by new status)."""
+
+    add: list[dict[str, Any]] = field(default_factory=list)
+    refresh: list[dict[str, Any]] = field(default_factory=list)
+    status: dict[ReminderStatus, list[str]] = field(default_factory=dict)
+    refreshed: int = 0
+    skipped: int = 0
+    dropped: int = 0
+
+
+def _differences(planned: list[Reminder], stored: dict[str, StoredReminder], today: date,
+                 now: datetime) -> _Differences:
+    """Compare the plan with the stored rows by key and payload fingerprint (:func:`certflow.reminders.reconcile`).
+
+    A row handed over (``queued``) is history: never touched. A stale reminder (past ``send_until``) is
+    stored ``skipped``, and kept up to date like the others, so the table always equals what planning
+    from scratch would store. Only rows whose fingerprint differs are rewritten with their payload; a
+    row whose status alone changes (``dropped`` and planned again, became stale) gets a set-based
+    status update.
+    """
+    out = _Differences()
+    result = reconcile(planned, {key: s.handed_over for key, s in stored.items()})
+    for r in result.add:
+        status = ReminderStatus.SKIPPED if r.is_stale(today) else ReminderStatus.PLANNED
+        out.add.append(_row(r, r.to_dict(), fingerprint(r), status, now))
+        out.skipped += status is ReminderStatus.SKIPPED
+    for r in result.refresh:
+        old = stored[r.key]
+        status = ReminderStatus.SKIPPED if r.is_stale(today) else ReminderStatus.PLANNED
+        digest = fingerprint(r)
+        if digest != old.fingerprint:
+            out.refresh.append(_row(r, r.to_dict(), digest, status, now))
+            out.refreshed += 1
+        elif status is not old.status:
+            out.status.setdefault(status, []).append(r.key)
+        else:
+            continue
+        out.skipped += status is ReminderStatus.SKIPPED and old.status is not ReminderStatus.SKIPPED
+    drops = [key for key in result.drop if stored[key].status is not ReminderStatus.DROPPED]
+    if drops:
+        out.status.setdefault(ReminderStatus.DROPPED, []).extend(drops)
+    out.dropped = len(drops)
+    return out
 
 
 def _row(r: Reminder, payload: dict[str, Any], digest: str, status: ReminderStatus, now: datetime) -> dict[str, Any]:
@@ -289,6 +347,7 @@ def enqueue(engine: Engine, now: datetime, replanned: Replanned, renderer: MailR
         return report
     with Session(engine) as session, session.begin():
         reminders = ReminderRepository(session)
+        reminders.lock_for_writing()
         users = users_by_id(session)
         contacts = ContactRepository(session).all()
         admins = [u for u in users.values() if u.role is Role.ADMIN]

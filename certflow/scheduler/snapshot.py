@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from ..db.repositories.reminders import calendar_years, load_planning_input as load_snapshot
 from ..lifecycle.entities import Role
 from ..reminders import REMINDER_RULES, PlanningInput, Reminder, ReminderRules, plan_reminders
+from ..reminders.plan import ordered_unique
 
 __all__ = ["calendar_years", "load_snapshot", "partition", "plan"]
 
@@ -83,8 +84,4 @@ def plan(snapshot: PlanningInput, rules: ReminderRules = REMINDER_RULES) -> list
     out: list[Reminder] = []
     for part in partition(snapshot):
         out += plan_reminders(part, rules)
-    out.sort(key=lambda r: (r.due, r.subject, r.kind))
-    unique: dict[str, Reminder] = {}
-    for r in out:
-        unique.setdefault(r.key, r)
-    return list(unique.values())
+    return ordered_unique(out)

@@ -47,6 +47,12 @@ def windows(start: date, end: date, every: str) -> tuple[DateRange, ...]:
     return _months(start, end, MONTHS[every])
 
 
+@lru_cache(maxsize=256)
+def window_starts(start: date, end: date, every: str) -> tuple[date, ...]:
+    """The first day of each of :func:`windows`, for finding a day's window by bisection."""
+    return tuple(first for first, _ in windows(start, end, every))
+
+
 def _months(start: date, end: date, months: int) -> tuple[DateRange, ...]:
     out: list[DateRange] = []
     i = 0

@@ -19,7 +19,11 @@ Who may (decided here):
   only the newest link of a person works. The database keeps only its SHA-256;
 * API tokens (for the command line) are made by the owner or an administrator, shown once,
   stored as SHA-256, expire optionally, and are revoked by the owner or an administrator.
-  :func:`authenticate_token` turns a token into its user.
+  :func:`authenticate_token` turns a token into its user;
+* a deactivated account (:func:`certflow.services.user_admin.change_user`) can neither log in
+  (:func:`verify_login` says so, after the right password only), nor keep a session, nor use a token
+  or a one-time link. A web session remembers a stamp of the password hash and the user row's
+  version: a new password or a change of role, scope or standing ends every session.
 
 Every change of a credential is in the audit trail (subject ``account``/user id: who, when,
 why; the payload names what changed, never a secret or hash).
@@ -54,6 +58,7 @@ __all__ = [
     "LINK_TTL",
     "PASSWORD_MIN",
     "WINDOW",
+    "INACTIVE_MESSAGE",
     "IssuedLink",
     "LinkInfo",
     "LinkPurpose",
@@ -72,6 +77,7 @@ __all__ = [
     "password_problems",
     "redeem_link",
     "request_password_reset",
+    "require_active",
     "revoke_token",
     "session_user",
     "set_password",
@@ -88,6 +94,7 @@ LINK_TTL = {LinkPurpose.FIRST_LOGIN: timedelta(days=7), LinkPurpose.RESET: timed
 RESET_PAUSE = timedelta(minutes=5)
 """An anonymous reset request for the same person within this time sends no second mail."""
 TOKEN_PREFIX = "cft_"
+INACTIVE_MESSAGE = "Dieser Zugang ist deaktiviert. Bitte wenden Sie sich an die Administration."
 
 _COMMON = frozenset({
     "passwort123", "passwort1234", "password123", "password1234", "1234567890", "0123456789", "qwertz1234",
@@ -110,6 +117,7 @@ class LoginStatus(StrEnum):
     OK = "ok"
     WRONG = "wrong"          # unknown name, no password set, wrong password: told alike
     THROTTLED = "throttled"  # too many failures: cooling off
+    INACTIVE = "inactive"    # the right password of a deactivated account
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +146,8 @@ class LoginOutcome:
             until = self.retry_after.astimezone(BERLIN).strftime("%H:%M") if self.retry_after else "später"
             return (f"Zu viele fehlgeschlagene Anmeldeversuche. Aus Sicherheitsgründen ist die Anmeldung "
                     f"vorübergehend gesperrt; bitte ab {until} Uhr erneut versuchen.")
+        if self.status is LoginStatus.INACTIVE:
+            return INACTIVE_MESSAGE
         return "Benutzername oder Passwort ist falsch."
 
 
@@ -180,9 +190,10 @@ def _sha256(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def credential_stamp(user_id: str, password_hash: str) -> str:
-    """A short value that changes whenever the password changes (sessions remember it; the hash has a fresh salt)."""
-    return _sha256(f"{user_id}|{password_hash}")[:24]
+def credential_stamp(user_id: str, password_hash: str, version: int) -> str:
+    """A short value that changes whenever the password changes (the hash has a fresh salt) or the user's role,
+    scope or standing (the row's ``version``): web sessions remember it, :func:`session_user` compares."""
+    return _sha256(f"{user_id}|{password_hash}|{version}")[:24]
 
 
 def _dummy_hash() -> str:
@@ -240,6 +251,18 @@ def _target(uow: UnitOfWork, user_id: str) -> User:
     return user
 
 
+def _stamp(uow: UnitOfWork, user_id: str, password_hash: str) -> str:
+    state = uow.accounts.login_state(user_id)
+    return credential_stamp(user_id, password_hash, state.version if state is not None else 0)
+
+
+def require_active(uow: UnitOfWork, user: User) -> None:
+    """Refused when ``user``'s account is deactivated (migration 0007)."""
+    state = uow.accounts.login_state(user.id)
+    if state is not None and not state.active:
+        raise Refused(f"Der Zugang von {user.name} ({user.id}) ist deaktiviert")
+
+
 # -- passwords ----------------------------------------------------------------------------------------------
 
 
@@ -257,7 +280,7 @@ def set_password(uow: UnitOfWork, actor_id: str, user_id: str, new_password: str
                                      else f"Passwort gesetzt durch {actor.name}")
     new_hash = _HASHER.hash(new_password)
     uow.accounts.set_password_hash(user.id, new_hash, actor_id=actor.id, reason=why)
-    return credential_stamp(user.id, new_hash)
+    return _stamp(uow, user.id, new_hash)
 
 
 def verify_login(uow: UnitOfWork, login: str, password: str, *, address: str) -> LoginOutcome:
@@ -279,30 +302,34 @@ def verify_login(uow: UnitOfWork, login: str, password: str, *, address: str) ->
     if waits:
         accounts.record_attempt(login, address, AttemptOutcome.THROTTLED, now)
         return LoginOutcome(LoginStatus.THROTTLED, retry_after=max(waits))
-    user = uow.users.find(login) if login else None
-    stored = accounts.password_hash(user.id) if user is not None else None
-    matches = _verify(stored[0] if stored else None, password or "")  # always one hash computation
-    if not matches or user is None or stored is None:
+    state = accounts.login_state(login) if login else None
+    stored = state.password_hash if state is not None else None
+    matches = _verify(stored, password or "")  # always one hash computation
+    if not matches or state is None or stored is None:
         accounts.record_attempt(login, address, AttemptOutcome.FAILURE, now)
         return LoginOutcome(LoginStatus.WRONG)
+    if not state.active:  # told only after the right password: the name alone reveals nothing
+        accounts.record_attempt(login, address, AttemptOutcome.FAILURE, now)
+        return LoginOutcome(LoginStatus.INACTIVE)
+    user = state.user
     accounts.record_attempt(login, address, AttemptOutcome.SUCCESS, now)
-    current = stored[0]
+    current = stored
     if _HASHER.check_needs_rehash(current):
         current = _HASHER.hash(password)
         accounts.set_password_hash(user.id, current, actor_id=user.id, action="password_rehash",
                                    reason="Passwort-Hash bei der Anmeldung auf die aktuellen Parameter gebracht")
-    return LoginOutcome(LoginStatus.OK, user=user, stamp=credential_stamp(user.id, current))
+    return LoginOutcome(LoginStatus.OK, user=user, stamp=credential_stamp(user.id, current, state.version))
 
 
 def session_user(uow: UnitOfWork, user_id: str, stamp: str) -> User | None:
-    """The user of a web session, if the session's credential stamp is still the current one."""
-    user = uow.users.find(user_id) if user_id else None
-    if user is None:
+    """The user of a web session, if the account is active and the session's credential stamp is still the
+    current one (same password, same version of role, scope and standing). One query."""
+    state = uow.accounts.login_state(user_id) if user_id else None
+    if state is None or state.password_hash is None or not state.active:
         return None
-    stored = uow.accounts.password_hash(user.id)
-    if stored is None or not hmac.compare_digest(credential_stamp(user.id, stored[0]), stamp or ""):
+    if not hmac.compare_digest(credential_stamp(state.user.id, state.password_hash, state.version), stamp or ""):
         return None
-    return user
+    return state.user
 
 
 # -- one-time links -----------------------------------------------------------------------------------------
@@ -329,6 +356,7 @@ def _link_mail(user: User, purpose: LinkPurpose, url: str, expires_at: datetime)
 
 def _issue(uow: UnitOfWork, actor_id: str, user: User, purpose: LinkPurpose, base_url: str, reason: str,
            payload: dict | None = None) -> IssuedLink:
+    require_active(uow, user)
     email = uow.accounts.email_of(user.id)
     if email is None:
         raise Refused(f"Für {user.name} ({user.id}) ist keine E-Mail-Adresse hinterlegt: der Link kann nicht "
@@ -362,9 +390,10 @@ def request_password_reset(uow: UnitOfWork, login: str, *, base_url: str, addres
     Unknown names, people without an e-mail address and a second request within
     :data:`RESET_PAUSE` do nothing; the caller shows the same sentence in every case.
     """
-    user = uow.users.find((login or "").strip()) if login else None
-    if user is None or uow.accounts.email_of(user.id) is None:
+    state = uow.accounts.login_state((login or "").strip()) if login else None
+    if state is None or not state.active or uow.accounts.email_of(state.user.id) is None:
         return
+    user = state.user
     last = uow.accounts.last_link_at(user.id)
     if last is not None and uow.now() - last < RESET_PAUSE:
         return
@@ -391,6 +420,7 @@ def redeem_link(uow: UnitOfWork, token: str, new_password: str) -> LoginOutcome:
     """Use a one-time link: set the password it was sent for (policy applies); the link is spent."""
     link = _open_link(uow, token)
     user = _target(uow, link.user_id)
+    require_active(uow, user)
     _check_policy(new_password, user)
     if not uow.accounts.use_link(link, at=uow.now()):
         raise Refused("Dieser Link wurde gerade schon benutzt. Bitte einen neuen Link anfordern.")
@@ -399,7 +429,7 @@ def redeem_link(uow: UnitOfWork, token: str, new_password: str) -> LoginOutcome:
     uow.accounts.set_password_hash(user.id, new_hash, actor_id=user.id, action="password_set_by_link",
                                    reason=f"Passwort über Einmal-Link festgelegt ({label})",
                                    payload={"link_id": link.id})
-    return LoginOutcome(LoginStatus.OK, user=user, stamp=credential_stamp(user.id, new_hash))
+    return LoginOutcome(LoginStatus.OK, user=user, stamp=_stamp(uow, user.id, new_hash))
 
 
 # -- API tokens ---------------------------------------------------------------------------------------------
@@ -411,6 +441,7 @@ def create_token(uow: UnitOfWork, actor_id: str, user_id: str, *, label: str, sc
     actor = resolve(uow, actor_id)
     user = _target(uow, user_id)
     _self_or_admin(actor, user.id, "Zugangsschlüssel erstellen")
+    require_active(uow, user)
     label = (label or "").strip()
     problems = []
     if not label:
@@ -462,5 +493,6 @@ def authenticate_token(uow: UnitOfWork, token: str, *, scope: TokenScope | str =
     if TokenScope(scope) is TokenScope.WRITE and stored.scope is not TokenScope.WRITE:
         raise Refused(f"Der Zugangsschlüssel „{stored.label}“ erlaubt nur Lesen")
     user = _target(uow, stored.user_id)
+    require_active(uow, user)
     uow.accounts.token_used(stored.id, now)
     return user

@@ -2,7 +2,8 @@
 
 * :func:`require_desk` — the certification body only (and a procedure that exists);
 * :func:`desk` — the procedures from the submission on, grouped by what waits: an audit to plan,
-  changes requested from the Kita, an audit planned, a decision to take, decided (with the seal);
+  changes requested from the Kita, an audit planned, a decision to take, and those decided (newest
+  first, with the seal); a page of each stage, three queries however many procedures there are;
 * :func:`procedure_desk` — one procedure: the Familienzentrum, the auditor and the visit, the
   sign-off, the decision and the seal, the deficits the scoring engine generates for the latest
   submitted self-assessment, the Qualitätsprofil's feedback text, every auditor with the reason
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from ..calendar import KindergartenYear, format_date_de
 from ..catalogue.model import ProcedureKind
+from ..db.repositories.procedures import ListGroup
 from ..errors import InputError, Problem
 from ..lifecycle import guards
 from ..lifecycle.dialogue import CLOSED_STATES, Feedback
@@ -46,11 +48,12 @@ from .common import Result, require_visible, today
 from .documents import Findings, findings
 
 if TYPE_CHECKING:
+    from ..db.repositories.procedures import ListedProcedure
     from ..db.unit_of_work import UnitOfWork
 
 __all__ = [
-    "DESK_EVENTS", "REASON_MAX", "AuditorChoice", "DeskInputError", "DeskRow", "DeskStage", "ProcedureDesk",
-    "ask_for_changes", "decide", "desk", "plan_audit", "procedure_desk", "require_desk",
+    "DESK_EVENTS", "DESK_PAGE_SIZE", "REASON_MAX", "AuditorChoice", "DeskInputError", "DeskRow", "DeskStage",
+    "ProcedureDesk", "ask_for_changes", "decide", "desk", "plan_audit", "procedure_desk", "require_desk",
 ]
 
 REASON_MAX = 2000
@@ -68,7 +71,8 @@ _STAGES = (
      (ProcedureState.AUDIT_SCHEDULED,)),
     ("decide", "Zu entscheiden", "Begangen: nach der Abzeichnung durch den Auditor entscheiden (Vier-Augen-Prinzip).",
      (ProcedureState.AUDITED,)),
-    ("decided", "Entschieden", "Zertifiziert oder nicht zertifiziert; das Gütesiegel und seine Urkunde.",
+    ("decided", "Entschieden", "Zertifiziert oder nicht zertifiziert, die neuesten zuerst; das Gütesiegel und seine "
+     "Urkunde.",
      (ProcedureState.CERTIFIED, ProcedureState.NOT_CERTIFIED)),
 )
 
@@ -97,10 +101,15 @@ class DeskRow:
 
 @dataclass(frozen=True, slots=True)
 class DeskStage:
+    """One stage of the desk: its ``rows`` (the decided stage a page of them, newest first) of ``total``."""
+
     key: str
     heading: str
     hint: str
     rows: tuple[DeskRow, ...]
+    total: int = 0
+    page: int = 1
+    pages: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,28 +172,52 @@ def require_desk(uow: UnitOfWork, actor_id: str, procedure_id: str | None = None
         _load(uow, actor_id, procedure_id)
 
 
-def desk(uow: UnitOfWork, actor_id: str) -> tuple[DeskStage, ...]:
-    """The procedures waiting for the certification body or decided by it, by stage (each ordered by
-    Kindergartenjahr and id). A fixed number of queries, and one more per procedure waiting for a decision."""
+DESK_PAGE_SIZE = 25
+"""How many procedures one stage of the desk shows at a time (further ones on further pages of that stage)."""
+
+
+def _desk_row(listed: ListedProcedure) -> DeskRow:
+    p = listed.procedure
+    return DeskRow(
+        procedure_id=p.id, familienzentrum_id=p.familienzentrum_id, familienzentrum=listed.familienzentrum,
+        jugendamt=listed.jugendamt, kind=p.kind, kgj=p.kgj, state=p.state, state_label=PROCEDURE_STATE_LABELS[p.state],
+        auditor=listed.auditor, audit_date=p.planned_audit_date,
+        signed_off=p.state is ProcedureState.AUDITED and listed.signed_off_at is not None,
+        certificate_number=listed.certificate_number if p.state is ProcedureState.CERTIFIED else None)
+
+
+def desk(uow: UnitOfWork, actor_id: str, *, stage: str | None = None, page: int = 1,
+         limit: int = DESK_PAGE_SIZE) -> tuple[DeskStage, ...]:
+    """The procedures waiting for the certification body or decided by it, by stage: each stage's first
+    ``limit`` (page ``page`` of the stage ``stage``, a key of the stages), the waiting ones ordered by
+    Kindergartenjahr and id, the decided ones newest first; each stage with its total, counted in SQL.
+    An unknown stage, a page or limit below 1 is bad input; a page past the last is empty.
+
+    Three queries, whatever the number of procedures: who acts, the counts per state, and every stage's page
+    in one (ranked by window functions; the Familienzentrum, Jugendamt, auditor and visit joined).
+    """
+    keys = [key for key, *_ in _STAGES]
+    problems = []
+    if stage is not None and stage not in keys:
+        problems.append(Problem("Seite", None, ("stufe",), f"eine der Stufen {', '.join(keys)} erwartet, "
+                                                           f"nicht {str(stage)[:40]!r}"))
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        problems.append(Problem("Seite", None, ("seite",), f"eine ganze Zahl ab 1 erwartet, nicht {page!r}"))
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        problems.append(Problem("Seite", None, ("limit",), f"eine ganze Zahl ab 1 erwartet, nicht {limit!r}"))
+    if problems:
+        raise DeskInputError(problems)
     actor = _certification_body(uow, actor_id)
-    states = [s for *_, group in _STAGES for s in group]
-    found = uow.procedures.visible_to(actor, states=states)
-    centres = {fz.id: fz for fz in uow.familienzentren.all()}
-    jugendaemter = {j.id: j.name for j in uow.jugendaemter.all()}
-    auditors = {u.id: u.name for u in uow.users.many({p.auditor_id for p in found if p.auditor_id})}
+    counts = uow.procedures.count_visible(actor)
+    pages = {key: (page if key == stage else 1) for key in keys}
+    groups = [ListGroup(key, group, newest_first=key == "decided", limit=limit, offset=(pages[key] - 1) * limit)
+              for key, _heading, _hint, group in _STAGES]
+    listed = uow.procedures.listed_in_groups(actor, groups)
     stages = []
     for key, heading, hint, group in _STAGES:
-        rows = []
-        for p in (p for p in found if p.state in group):
-            fz = centres[p.familienzentrum_id]
-            signed = p.state is ProcedureState.AUDITED and uow.audits.signed_off(p.id) is not None
-            rows.append(DeskRow(
-                procedure_id=p.id, familienzentrum_id=fz.id, familienzentrum=fz.name,
-                jugendamt=jugendaemter.get(fz.jugendamt_id, fz.jugendamt_id), kind=p.kind, kgj=p.kgj, state=p.state,
-                state_label=PROCEDURE_STATE_LABELS[p.state], auditor=auditors.get(p.auditor_id or ""),
-                audit_date=p.planned_audit_date, signed_off=signed,
-                certificate_number=fz.certificate_number if p.state is ProcedureState.CERTIFIED else None))
-        stages.append(DeskStage(key, heading, hint, tuple(rows)))
+        total = sum(counts.get(s, 0) for s in group)
+        stages.append(DeskStage(key, heading, hint, tuple(_desk_row(entry) for entry in listed[key]), total,
+                                pages[key], max(1, -(-total // limit))))
     return tuple(stages)
 
 

@@ -125,23 +125,22 @@ class Dashboard:
 def dashboard(uow: UnitOfWork, actor_id: str, *, jugendamt_id: str | None = None,
               on: date | None = None) -> Dashboard:
     """The dashboard of the Jugendamt ``actor_id`` looks at (:func:`jugendamt_in_view`) as of ``on`` (default:
-    today). Eight queries, whatever the number of Familienzentren, procedures and seals."""
+    today). Five queries, whatever the number of Familienzentren, procedures and seals: who acts, the
+    Jugendamt, the counts (one ``UNION ALL``), the lapsing seals and the contingents."""
     actor = resolve(uow, actor_id)
     jugendamt = jugendamt_in_view(uow, actor, jugendamt_id)
     day = on or today(uow)
     until = day + LAPSE_WINDOW
-    figures = uow.dashboard
-    seals = figures.seals_by_state(jugendamt.id)
-    states = figures.procedures_by_state(jugendamt.id)
+    counted = uow.dashboard.figures(jugendamt.id)
+    seals, states = counted.seals, counted.procedures
     return Dashboard(
         jugendamt_id=jugendamt.id, jugendamt=jugendamt.name, day=day, lapse_until=until,
         familienzentren=sum(seals.values()),
         seals=tuple((state, seals[state]) for state in _SEAL_ORDER if seals.get(state)),
-        lapsing=tuple(figures.lapsing_seals(jugendamt.id, day, until)),
+        lapsing=tuple(uow.dashboard.lapsing_seals(jugendamt.id, day, until)),
         procedures=tuple((state, states[state]) for state in ProcedureState if states.get(state)),
         contingents=tuple(uow.contingents.all(jugendamt.id)),
-        candidates=tuple(figures.nomination_candidates(jugendamt.id)),
-        packets=figures.packet_count(jugendamt.id))
+        candidates=tuple(counted.candidates), packets=counted.packets)
 
 
 # -- the list of Familienzentren ---------------------------------------------------------------------------------
@@ -239,16 +238,16 @@ def familienzentren(uow: UnitOfWork, actor_id: str, filters: FamilienzentrumFilt
                     jugendamt_id: str | None = None, limit: int | None = None,
                     offset: int = 0) -> FamilienzentrumListing:
     """The Familienzentren of the Jugendamt ``actor_id`` looks at that pass ``filters``, ordered by id;
-    ``limit``/``offset`` give one page (default: all). Six queries, whatever the number of Familienzentren."""
+    ``limit``/``offset`` give one page (default: all). Five queries, whatever the number of Familienzentren: who
+    acts, the Jugendamt, the page with the number of all that pass (a window function), the members' towns of
+    those on the page, the towns to filter by (one more only for a page past the last)."""
     _check_page(limit, offset)
     filters = filters or FamilienzentrumFilter()
     actor = resolve(uow, actor_id)
     jugendamt = jugendamt_in_view(uow, actor, jugendamt_id)
     figures, f = uow.dashboard, filters
-    rows = figures.familienzentren(jugendamt.id, state=f.state, town=f.town, seal_before=f.seal_before, form=f.form,
-                                   limit=limit, offset=offset)
-    total = figures.count_familienzentren(jugendamt.id, state=f.state, town=f.town, seal_before=f.seal_before,
-                                          form=f.form)
+    rows, total = figures.listing(jugendamt.id, state=f.state, town=f.town, seal_before=f.seal_before, form=f.form,
+                                  limit=limit, offset=offset)
     return FamilienzentrumListing(
         jugendamt_id=jugendamt.id, jugendamt=jugendamt.name, filters=filters, rows=tuple(rows), total=total,
         towns=tuple(figures.towns(jugendamt.id)), limit=limit, offset=offset, day=today(uow))

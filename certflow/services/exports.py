@@ -347,7 +347,7 @@ def packet_archive(app: Application, actor_id: str, *, jugendamt_id: str | None 
 
     ja, ids, day = app.run(read)
     signer = configured_signer(app.settings)
-    url, evidence = worker_url(app.engine), str(app.evidence_store().root)
+    url, evidence = worker_url(app.engine), app.evidence_store().location
     templates = str(Path(app.settings.templates).absolute()) if app.settings.templates else None
     at = app.now()  # the packets are dated by the application's clock, as the pages are
     jobs = [packet_job(url, actor_id, procedure_id, evidence=evidence, templates_dir=templates, signer=signer,

@@ -34,7 +34,7 @@ from ..db.tables.accounts import TokenScope
 from ..db.unit_of_work import UnitOfWork
 from ..lifecycle.entities import Role, User
 from ..lifecycle.machinery import Refused
-from .accounts import authenticate_token, verify_login
+from .accounts import authenticate_token, require_active, verify_login
 from .runner import Application
 
 if TYPE_CHECKING:
@@ -118,6 +118,7 @@ def _local_admin(uow: UnitOfWork, claimed: str | None, admin_user: str) -> User:
                       f"die Rolle {Role.ADMIN.label}")
     if claimed is not None and claimed != admin.id:
         raise Refused(f"--local-admin handelt als {admin.id}, nicht als {claimed}")
+    require_active(uow, admin)  # a deactivated account is refused here as for its token and password
     return admin
 
 

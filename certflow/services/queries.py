@@ -23,10 +23,9 @@ from ..errors import InputError, Problem
 from ..lifecycle.certificate_machine import CERTIFICATE_MACHINE
 from ..lifecycle.deadlines import Deadline, deadlines, next_deadline
 from ..lifecycle.entities import (
-    PROCEDURE_FINAL_STATES,
+    PROCEDURE_STATE_LABELS,
     Certificate,
     CertificateState,
-    Procedure,
     ProcedureState,
     Role,
     User,
@@ -40,7 +39,8 @@ if TYPE_CHECKING:
     from ..db.repositories.audit_trail import AuditEntry
     from ..db.unit_of_work import UnitOfWork
 
-__all__ = ["HistoryRow", "OverviewRow", "history", "overview", "packet_procedures", "seal_numbers"]
+__all__ = ["OVERVIEW_PAGE_SIZE", "HistoryRow", "Overview", "OverviewRow", "history", "overview", "overview_page",
+           "packet_procedures", "seal_numbers"]
 
 FORM_LABELS = {Form.EINZEL: "Einzel", Form.VERBUND: "Verbund"}
 KIND_LABELS = {ProcedureKind.ERST: "Erst", ProcedureKind.RE: "Re"}
@@ -69,13 +69,6 @@ class OverviewRow:
         return self.certificate_state in LIVE_CERTIFICATE
 
 
-def _current(procedures: list[Procedure]) -> Procedure | None:
-    """The open procedure, else the newest one."""
-    open_ = [p for p in procedures if ProcedureState(p.state) not in PROCEDURE_FINAL_STATES]
-    candidates = open_ or procedures
-    return candidates[-1] if candidates else None
-
-
 def _seal(certificates: list[Certificate]) -> Certificate | None:
     return live_certificate(certificates) or (max(certificates, key=lambda c: c.issued) if certificates else None)
 
@@ -90,52 +83,133 @@ def _check_page(limit: int | None, offset: int) -> None:
         raise InputError(problems)
 
 
-def overview(uow: UnitOfWork, actor_id: str, on: date | None = None, *, limit: int | None = None,
-             offset: int = 0) -> list[OverviewRow]:
-    """Every Familienzentrum the actor may see, ordered by id: its current procedure and state, the next
-    deadline (as of ``on``, default: today) and its seal. ``limit``/``offset`` give one page (default: all).
+def _state(value: ProcedureState | str | None) -> ProcedureState | None:
+    """The state filter: a :class:`ProcedureState` or its value; blank: not filtered; anything else is bad input."""
+    if value is None or isinstance(value, ProcedureState):
+        return value
+    text = value.strip() if isinstance(value, str) else value
+    if not text:
+        return None
+    try:
+        return ProcedureState(text)
+    except ValueError:
+        shown = str(text)[:40]
+        message = f"Einen Zustand „{shown}“ gibt es nicht; bitte einen aus der Liste wählen"
+        raise InputError([Problem("Filter", None, ("zustand",), message)]) from None
 
-    A fixed number of queries, whatever the number of Familienzentren: the scope is filtered in SQL.
-    """
-    _check_page(limit, offset)
-    actor = resolve(uow, actor_id)
-    day = on or today(uow)
-    familienzentren = uow.familienzentren.visible_to(actor, limit=limit, offset=offset)
-    if not familienzentren:
+
+def _overview_rows(uow: UnitOfWork, actor: User, day: date, *, state: ProcedureState | None, limit: int | None,
+                   offset: int) -> list[OverviewRow]:
+    """Two queries: the Familienzentren with their current procedure (and since when it is in its state), and
+    their seal terms."""
+    listed = uow.procedures.current_visible_to(actor, state=state, limit=limit, offset=offset)
+    if not listed:
         return []
-    fz_ids = [fz.id for fz in familienzentren]
-    procedures: dict[str, list[Procedure]] = {}
-    for p in uow.procedures.visible_to(actor, familienzentrum_ids=fz_ids):
-        procedures.setdefault(p.familienzentrum_id, []).append(p)
     certificates: dict[str, list[Certificate]] = {}
-    for c in uow.certificates.of_familienzentren(fz_ids):
+    for c in uow.certificates.of_familienzentren([fz.familienzentrum_id for fz in listed]):
         certificates.setdefault(c.familienzentrum_id, []).append(c)
-    current = {fz_id: _current(own) for fz_id, own in procedures.items()}
-    since = uow.audit_log.state_since([p.id for p in current.values() if p is not None])
-    jugendaemter = {j.id: j.name for j in uow.jugendaemter.many({fz.jugendamt_id for fz in familienzentren})}
     rows = []
-    for fz in familienzentren:
-        procedure = current.get(fz.id)
-        certs = certificates.get(fz.id, [])
+    for fz in listed:
+        procedure = fz.procedure
+        certs = certificates.get(fz.familienzentrum_id, [])
         seal = _seal(certs)
         pending = []
         if procedure is not None:
-            entered = since.get(procedure.id)
+            entered = fz.in_state_since
             pending.append((procedure, local_date(entered) if entered else None, procedure.planned_audit_date))
         live = [c for c in certs if CertificateState(c.state) in LIVE_CERTIFICATE]
         due = next_deadline(deadlines(pending, live), day)
-        state = ProcedureState(procedure.state) if procedure else None
+        current_state = ProcedureState(procedure.state) if procedure else None
         rows.append(OverviewRow(
-            familienzentrum_id=fz.id, name=fz.name, jugendamt=jugendaemter.get(fz.jugendamt_id, fz.jugendamt_id),
-            form=fz.form, members=len(fz.member_kita_ids),
-            procedure_id=procedure.id if procedure else None, procedure_kind=procedure.kind if procedure else None,
-            kgj=procedure.kgj if procedure else None, state=state,
-            state_label=PROCEDURE_MACHINE.state_label(state.value) if state else "–",
+            familienzentrum_id=fz.familienzentrum_id, name=fz.name, jugendamt=fz.jugendamt, form=fz.form,
+            members=fz.members, procedure_id=procedure.id if procedure else None,
+            procedure_kind=procedure.kind if procedure else None, kgj=procedure.kgj if procedure else None,
+            state=current_state,
+            state_label=PROCEDURE_MACHINE.state_label(current_state.value) if current_state else "–",
             next_deadline=due, certificate_number=seal.number if seal else None,
             certificate_state=CertificateState(seal.state) if seal else None,
             seal_issued=seal.issued if seal else None, seal_valid_until=seal.valid_until if seal else None,
         ))
     return rows
+
+
+def overview(uow: UnitOfWork, actor_id: str, on: date | None = None, *, limit: int | None = None,
+             offset: int = 0, state: ProcedureState | str | None = None) -> list[OverviewRow]:
+    """Every Familienzentrum the actor may see, ordered by id: its current procedure and state, the next
+    deadline (as of ``on``, default: today) and its seal; with ``state`` only those whose current procedure is
+    in that state. ``limit``/``offset`` give one page (default: all).
+
+    Three queries, whatever the number of Familienzentren and procedures: the scope is filtered and the current
+    procedure chosen in SQL (see :func:`overview_page` for a page with its counts).
+    """
+    _check_page(limit, offset)
+    wanted = _state(state)
+    actor = resolve(uow, actor_id)
+    return _overview_rows(uow, actor, on or today(uow), state=wanted, limit=limit, offset=offset)
+
+
+OVERVIEW_PAGE_SIZE = 50
+"""How many Familienzentren one page of the start page lists."""
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """One page of the overview: ``rows`` (``limit`` after ``offset``) of the ``matching`` Familienzentren that
+    pass the ``state`` filter, of ``total`` the actor may see; ``by_state``: how many of those have their current
+    procedure in each state (in the order of the states, only those that occur)."""
+
+    rows: tuple[OverviewRow, ...]
+    total: int
+    matching: int
+    by_state: tuple[tuple[ProcedureState, int], ...]
+    state: ProcedureState | None
+    limit: int
+    offset: int
+
+    @property
+    def state_label(self) -> str:
+        """The German name of the state filtered by ("" when not filtered)."""
+        return PROCEDURE_STATE_LABELS[self.state] if self.state is not None else ""
+
+    @property
+    def page(self) -> int:
+        """This page's number, from 1."""
+        return self.offset // self.limit + 1 if self.limit else 1
+
+    @property
+    def pages(self) -> int:
+        """How many pages the matching Familienzentren fill (at least one)."""
+        return max(1, -(-self.matching // self.limit)) if self.limit else 1
+
+
+def overview_page(uow: UnitOfWork, actor_id: str, on: date | None = None, *,
+                  state: ProcedureState | str | None = None, page: int = 1,
+                  limit: int = OVERVIEW_PAGE_SIZE) -> Overview:
+    """Page ``page`` (from 1) of :func:`overview` with ``limit`` rows, and the counts a start page shows (all
+    the actor may see, those in ``state``, per state), counted in SQL. ``state``: a :class:`ProcedureState`
+    or its value (blank: all); an unknown one, a page below 1 or a limit below 1 is bad input
+    (:class:`~certflow.errors.InputError`). A page past the last one is empty.
+
+    Four queries, whatever the number of Familienzentren and procedures.
+    """
+    problems = []
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        problems.append(Problem("Seite", None, ("seite",), f"eine ganze Zahl ab 1 erwartet, nicht {page!r}"))
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        problems.append(Problem("Seite", None, ("limit",), f"eine ganze Zahl ab 1 erwartet, nicht {limit!r}"))
+    if problems:
+        raise InputError(problems)
+    wanted = _state(state)
+    actor = resolve(uow, actor_id)
+    counts = uow.procedures.current_states(actor)
+    total = sum(counts.values())
+    matching = total if wanted is None else counts.get(wanted, 0)
+    offset = (page - 1) * limit
+    rows = _overview_rows(uow, actor, on or today(uow), state=wanted, limit=limit, offset=offset) \
+        if offset < matching else []
+    return Overview(rows=tuple(rows), total=total, matching=matching,
+                    by_state=tuple((s, counts[s]) for s in ProcedureState if counts.get(s)),
+                    state=wanted, limit=limit, offset=offset)
 
 
 @dataclass(frozen=True, slots=True)

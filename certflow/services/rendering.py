@@ -134,7 +134,7 @@ def _read(url: str, evidence: str | None, at: datetime | None, action: Callable[
     """Run a read use case in a worker's own application (engine, unit of work); failures become a PacketError."""
     from ..lifecycle.machinery import utc_now
 
-    settings = Settings(database_url=url, evidence_dir=Path(evidence)) if evidence else Settings(database_url=url)
+    settings = Settings(database_url=url, evidence_store=evidence or None)  # a store's location
     app = Application(settings, clock=(lambda: at) if at is not None else utc_now, after_commit=(),
                       check_schema=False)  # the parent checked the schema before it made the jobs
     try:
@@ -203,7 +203,7 @@ def render_all_packets(app: Application, actor_id: str, jugendamt_id: str, out_d
     ids = app.run(lambda uow: packet_procedures(uow, actor_id, jugendamt_id))
     if not ids:
         return BatchReport()
-    url, evidence, templates = worker_url(app.engine), str(app.evidence_store().root), _templates(app.settings)
+    url, evidence, templates = worker_url(app.engine), app.evidence_store().location, _templates(app.settings)
     jobs = [packet_job(url, actor_id, procedure_id, evidence=evidence, templates_dir=templates, signer=signer)
             for procedure_id in ids]
     return render_batch(jobs, out_dir, workers=workers, timeout_s=timeout_s, memory_mb=memory_mb, progress=progress)
@@ -233,7 +233,7 @@ def document_jobs(app: Application, actor_id: str, listing: DocumentList, *, at:
     """The jobs rendering ``listing`` (its packets as ``<procedure>``, Qualitätsprofile as
     ``<procedure>-qualitaetsprofil``, Urkunden as ``<number>-urkunde``), read as ``actor_id`` at ``at``;
     the packets of the procedures in ``rendered`` are left out (the caller has their bytes already)."""
-    url, evidence, templates = worker_url(app.engine), str(app.evidence_store().root), _templates(app.settings)
+    url, evidence, templates = worker_url(app.engine), app.evidence_store().location, _templates(app.settings)
     jobs = [packet_job(url, actor_id, p, evidence=evidence, at=at, templates_dir=templates)
             for p in listing.packets if p not in rendered]
     jobs += [packet_job(url, actor_id, p, evidence=evidence, at=at, templates_dir=templates, kind="qualitaetsprofil",

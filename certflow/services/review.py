@@ -3,7 +3,8 @@
 What the auditor's pages need, each in one call, scoped:
 
 * :func:`assignments` — the procedures assigned to the acting auditor, with the planned and the
-  recorded visit day, the sign-off, and what is to be done next (``step``);
+  recorded visit day, the sign-off, and what is to be done next (``step``); :func:`assignment_page`
+  the open ones whole and the closed ones a page at a time (three queries however many there are);
 * :func:`review` — one procedure as the auditor reviews it: per area and criterion the Kita's
   answers, activity and evidence records (with whether the evidence store holds the file), the
   scoring engine's result and reasons, the auditor's verdict and remark, and the comment thread;
@@ -41,6 +42,7 @@ from ..assessment import parse_assessment
 from ..assessment.model import Assessment, Period, Status
 from ..catalogue.model import AREA_KIND_LABEL, AreaKind, Catalogue, Criterion, Form, Level
 from ..db.errors import NotFoundError
+from ..db.repositories.procedures import ListGroup
 from ..errors import InputError, Problem
 from ..evidence_store import EvidenceStore, detect_media_type
 from ..lifecycle.dialogue import MAX_COMMENT_CHARS, Comment, comment_refusal
@@ -66,13 +68,15 @@ from .verdicts import VerdictInput
 
 if TYPE_CHECKING:
     from ..db.repositories import Verdict
+    from ..db.repositories.procedures import ListedProcedure
     from ..db.unit_of_work import UnitOfWork
     from .runner import Application
 
 __all__ = [
     "MAX_REASON_CHARS", "MAX_REMARK_CHARS", "ActivityView", "AreaView", "Assignment", "CriterionView",
     "EvidenceDownload", "EvidenceView", "ItemView", "PacketDownload", "Review", "ReviewEntry", "ReviewInputError",
-    "VerdictEntry", "assignments", "evidence_file", "post_comment", "request_changes", "review", "save_review",
+    "ASSIGNMENT_PAGE_SIZE", "Assignments", "VerdictEntry", "assignment_page", "assignments", "evidence_file",
+    "post_comment", "request_changes", "review", "save_review",
     "SectionView", "Site", "Thread", "anchor_of", "sign_off_visit", "signed_packet", "thread_of",
 ]
 
@@ -131,10 +135,10 @@ class Assignment:
     step: str
 
 
-def _step(procedure: Procedure, visit: AuditVisit | None, signed: datetime | None) -> str:
+def _step(procedure: Procedure, visited_on: date | None, signed: datetime | None) -> str:
     if procedure.state in (ProcedureState.CERTIFIED, ProcedureState.NOT_CERTIFIED, ProcedureState.WITHDRAWN):
         return "closed"
-    if visit is None:
+    if visited_on is None:
         return "visit"
     return "decision" if signed is not None else "sign_off"
 
@@ -142,34 +146,85 @@ def _step(procedure: Procedure, visit: AuditVisit | None, signed: datetime | Non
 _STEP_ORDER = {"visit": 0, "sign_off": 1, "decision": 2, "closed": 3}
 
 
-def assignments(uow: UnitOfWork, actor_id: str) -> list[Assignment]:
-    """The procedures assigned to the acting auditor: open work first (by planned visit day), then the rest.
+_CLOSED = (ProcedureState.CERTIFIED, ProcedureState.NOT_CERTIFIED, ProcedureState.WITHDRAWN)
+ASSIGNMENT_PAGE_SIZE = 25
+"""How many closed procedures one page of the auditor's list shows (the open work is always shown whole)."""
 
-    Only auditors have assignments; anyone else is refused. Queries: a fixed few, plus the visit of
-    each assigned procedure.
-    """
+
+@dataclass(frozen=True, slots=True)
+class Assignments:
+    """The auditor's list: every ``open`` procedure (to visit, to sign off, signed off and waiting for the
+    decision), then page ``page`` of the ``closed`` ones (newest first) of ``closed_total``."""
+
+    open: tuple[Assignment, ...]
+    closed: tuple[Assignment, ...]
+    closed_total: int
+    page: int
+    pages: int
+
+    @property
+    def rows(self) -> tuple[Assignment, ...]:
+        return self.open + self.closed
+
+
+def _auditor(uow: UnitOfWork, actor_id: str) -> User:
     actor = resolve(uow, actor_id)
     if actor.role is not Role.AUDITOR:
         raise Refused(f"Begehungen gibt es nur für Auditorinnen und Auditoren, nicht für die Rolle "
                       f"'{actor.role.label}'")
-    procedures = uow.procedures.visible_to(actor)
-    if not procedures:
-        return []
-    centres = {fz.id: fz for fz in uow.familienzentren.visible_to(actor)}
-    jugendaemter = {j.id: j.name for j in uow.jugendaemter.many({fz.jugendamt_id for fz in centres.values()})}
-    rows = []
-    for p in procedures:
-        fz = centres[p.familienzentrum_id]
-        visit = uow.audits.visit(p.id)
-        signed = uow.audits.signed_off(p.id) if visit is not None else None
-        rows.append(Assignment(
-            procedure_id=p.id, familienzentrum=fz.name, form=fz.form,
-            jugendamt=jugendaemter.get(fz.jugendamt_id, fz.jugendamt_id),
-            kind=p.kind.value, kgj=str(p.kgj), state=p.state, state_label=PROCEDURE_STATE_LABELS[p.state],
-            planned_audit_date=p.planned_audit_date, visited_on=visit.date if visit else None,
-            signed_off_at=signed, step=_step(p, visit, signed)))
-    rows.sort(key=lambda a: (_STEP_ORDER[a.step], a.planned_audit_date or date.max, a.procedure_id))
-    return rows
+    return actor
+
+
+def _assignment(listed: ListedProcedure) -> Assignment:
+    p = listed.procedure
+    signed = listed.signed_off_at if listed.visited_on is not None else None
+    return Assignment(
+        procedure_id=p.id, familienzentrum=listed.familienzentrum, form=listed.form, jugendamt=listed.jugendamt,
+        kind=p.kind.value, kgj=str(p.kgj), state=p.state, state_label=PROCEDURE_STATE_LABELS[p.state],
+        planned_audit_date=p.planned_audit_date, visited_on=listed.visited_on,
+        signed_off_at=signed, step=_step(p, listed.visited_on, signed))
+
+
+def _by_step(rows: list[Assignment]) -> list[Assignment]:
+    return sorted(rows, key=lambda a: (_STEP_ORDER[a.step], a.planned_audit_date or date.max, a.procedure_id))
+
+
+def assignments(uow: UnitOfWork, actor_id: str) -> list[Assignment]:
+    """The procedures assigned to the acting auditor: open work first (by planned visit day), then the rest.
+
+    Only auditors have assignments; anyone else is refused. Two queries, however many procedures are assigned
+    (each procedure is read with its Familienzentrum, Jugendamt and visit). :func:`assignment_page` gives the
+    closed ones a page at a time.
+    """
+    actor = _auditor(uow, actor_id)
+    return _by_step([_assignment(listed) for listed in uow.procedures.listed_visible_to(actor)])
+
+
+def assignment_page(uow: UnitOfWork, actor_id: str, *, page: int = 1,
+                    limit: int = ASSIGNMENT_PAGE_SIZE) -> Assignments:
+    """The acting auditor's open work, whole and by what is to be done (as :func:`assignments` orders it), and
+    page ``page`` of their closed procedures (decided or withdrawn; ``limit`` a page, newest first). A page or
+    limit below 1 is bad input; a page past the last has no closed procedures.
+
+    Three queries, however many procedures are assigned: who acts, the counts per state, and both lists in one.
+    """
+    problems = []
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        problems.append(_problem(("seite",), f"eine ganze Zahl ab 1 erwartet, nicht {page!r}"))
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        problems.append(_problem(("limit",), f"eine ganze Zahl ab 1 erwartet, nicht {limit!r}"))
+    if problems:
+        raise ReviewInputError(problems)
+    actor = _auditor(uow, actor_id)
+    counts = uow.procedures.count_visible(actor)
+    open_states = tuple(s for s in ProcedureState if s not in _CLOSED)
+    listed = uow.procedures.listed_in_groups(actor, [
+        ListGroup("open", open_states), ListGroup("closed", _CLOSED, newest_first=True, limit=limit,
+                                                   offset=(page - 1) * limit)])
+    closed_total = sum(counts.get(s, 0) for s in _CLOSED)
+    return Assignments(open=tuple(_by_step([_assignment(entry) for entry in listed["open"]])),
+                       closed=tuple(_assignment(entry) for entry in listed["closed"]), closed_total=closed_total,
+                       page=page, pages=max(1, -(-closed_total // limit)))
 
 
 # --- one procedure's review ---------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..db.unit_of_work import UnitOfWork
     from ..evidence_store import EvidenceStore
 
-__all__ = ["AfterCommit", "Application", "ErrorKind", "UseCaseError", "replan_after"]
+__all__ = ["AfterCommit", "Application", "ErrorKind", "UseCaseError", "replan_after", "replan_targets"]
 
 T = TypeVar("T")
 
@@ -168,10 +168,13 @@ class Application:
                                f"Datenbank {shown} ist {state}: zuerst certflow db upgrade --url {shown}")
 
     def evidence_store(self) -> EvidenceStore:
-        """The evidence store the settings name."""
-        from ..evidence_store import EvidenceStore
+        """The evidence store the settings name (``CERTFLOW_EVIDENCE_STORE``, else the folder ``evidence_dir``)."""
+        from ..evidence_store import open_evidence_store
 
-        return EvidenceStore(self.settings.evidence_dir)
+        try:
+            return open_evidence_store(self.settings.evidence_location)
+        except ValueError as exc:
+            raise UseCaseError(ErrorKind.INPUT, str(exc)) from None
 
     def now(self) -> datetime:
         return self.clock()
@@ -210,30 +213,58 @@ class Application:
 
 
 def replan_after(app: Application, result: Any) -> None:
-    """After-commit handler: recompute the reminders of what a committed change touched.
+    """After-commit handler: recompute the reminders of what a committed change touched, and only those.
 
-    Only a use case's :class:`~.common.Result` counts (reads return other things). The change is
-    committed already; if replanning fails, the next scheduler scan does it, so a failure is only
-    a note in ``app.notes``.
+    Only a use case's :class:`~.common.Result` counts (reads return other things). What it touched
+    (:func:`replan_targets`): the Familienzentrum of its procedure, seal or Familienzentrum; the
+    Jugendamt of its contingent; the procedure of a saved self-assessment (its activity and evidence
+    dates); the scope of a person created or changed (a Kita lead's Familienzentrum, a coordinator's
+    Jugendamt; the certification body and auditors: everything); a batch of state changes without one
+    subject (the daily advance of the seals): everything. Each scope is replanned on its own
+    (:func:`certflow.scheduler.replan_scope`), as of the application's clock. The change is committed
+    already; if replanning fails, the next scheduler scan does it, so a failure is only a note in
+    ``app.notes``.
     """
-    from ..scheduler import replan
+    targets = replan_targets(result)
+    if targets is None:
+        return
+    from ..scheduler import replan_scope
+
+    scope, procedure_ids, user_ids = targets
+    try:
+        replan_scope(app.engine, app.now(), scope, procedure_ids=procedure_ids, user_ids=user_ids)
+    except Exception as exc:  # noqa: BLE001 - the change itself is safe; say why the reminders lag
+        app.notes.append(f"Erinnerungen werden beim nächsten Lauf des Planers aktualisiert ({first_line(exc)})")
+
+
+_PLANNED_SUBJECTS = ("procedure", "certificate")
+"""Subject kinds of state changes that the reminder planner reads."""
+
+
+def replan_targets(result: Any) -> tuple[Any, tuple[str, ...], tuple[str, ...]] | None:
+    """What a use case's result touched, for the replan: (scope, procedure ids, user ids), or None."""
+    from ..scheduler import ReplanScope
     from .common import Result
 
     if not isinstance(result, Result):
-        return
-    familienzentrum_id: str | None = None
-    jugendamt_id: str | None = None
-    if result.procedure is not None:
-        familienzentrum_id = result.procedure.familienzentrum_id
-    elif result.certificate is not None:
-        familienzentrum_id = result.certificate.familienzentrum_id
-    elif result.familienzentrum is not None:
-        familienzentrum_id = result.familienzentrum.id
-    elif result.contingent is not None:
-        jugendamt_id = result.contingent.jugendamt_id
-    else:
-        return
-    try:
-        replan(app.engine, utc_now(), familienzentrum_id=familienzentrum_id, jugendamt_id=jugendamt_id)
-    except Exception as exc:  # noqa: BLE001 - the change itself is safe; say why the reminders lag
-        app.notes.append(f"Erinnerungen werden beim nächsten Lauf des Planers aktualisiert ({first_line(exc)})")
+        return None
+    scope = ReplanScope()
+    procedure_ids: list[str] = []
+    user_ids: list[str] = []
+    for subject in (result.procedure, result.certificate):
+        if subject is not None:
+            scope.familienzentren.add(subject.familienzentrum_id)
+    if result.familienzentrum is not None:
+        scope.familienzentren.add(result.familienzentrum.id)
+    if result.contingent is not None:
+        scope.jugendaemter.add(result.contingent.jugendamt_id)
+    if not scope and any(c.subject_kind in _PLANNED_SUBJECTS for c in result.changes):
+        scope.everything = True  # state changes of several subjects at once (e.g. the seals advanced)
+    facts = result.facts or {}
+    if result.event.startswith("self_assessment.") and isinstance(facts.get("procedure"), str):
+        procedure_ids.append(facts["procedure"])
+    if result.event.startswith("user.") and isinstance(facts.get("id"), str):
+        user_ids.append(facts["id"])
+    if not (scope or procedure_ids or user_ids):
+        return None
+    return scope, tuple(procedure_ids), tuple(user_ids)

@@ -1,7 +1,8 @@
 """Who is asking: :func:`current_user`, the dependency every page after the login uses.
 
 It reads the session (:mod:`.sessions`), asks the application layer whether its user still
-exists and its password is unchanged (:func:`certflow.services.session_user`), and raises
+exists, is active, and has the same password, role, scope and standing as at the login
+(:func:`certflow.services.session_user`, one query), and raises
 :class:`~.errors.LoginRequired` otherwise (the login page, or an ``HX-Redirect`` for htmx).
 Every action a route then runs is done as this user: the services record them in the audit trail.
 """

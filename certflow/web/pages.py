@@ -2,7 +2,8 @@
 
 Templates are German, autoescaped, and load nothing from the internet: styles and htmx come
 from ``/static`` (shipped in the package). ``csrf_field()`` writes the hidden CSRF input of a
-form; ``datum`` and ``zeit`` format dates as people in NRW write them.
+form; ``datum`` and ``zeit`` format dates as people in NRW write them. :func:`page_number` reads the
+``?seite=`` of a paged list (the links are ``templates/web/_seiten.html``'s macro).
 """
 
 from __future__ import annotations
@@ -16,11 +17,29 @@ from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
 from ..calendar import format_date_de
+from ..errors import Problem
 from ..lifecycle.machinery import BERLIN
 from ..resources import templates_dir
+from ..services.runner import ErrorKind, UseCaseError
 from .csrf import CSRF_FIELD
 
-__all__ = ["Pages"]
+__all__ = ["PAGE_MAX", "Pages", "page_number"]
+
+PAGE_MAX = 100_000
+"""The highest page number a list accepts (more is a typing error, not a page)."""
+
+
+def page_number(text: str) -> int:
+    """The page a ``?seite=`` asks for: blank is the first; anything but a whole number from 1 to
+    :data:`PAGE_MAX` is bad input (422, said in German)."""
+    text = (text or "").strip()[:12]
+    if not text:
+        return 1
+    if not text.isdigit() or not 1 <= int(text) <= PAGE_MAX:
+        raise UseCaseError(ErrorKind.INPUT, "Die Seitenangabe ist fehlerhaft",
+                           [Problem("Seite", None, ("seite",), f"eine ganze Zahl von 1 bis {PAGE_MAX} erwartet, "
+                                                               f"nicht „{text}“")], "Seite")
+    return int(text)
 
 
 def _datum(value: date | datetime | None) -> str:

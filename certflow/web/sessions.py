@@ -3,8 +3,10 @@
 The cookie (HttpOnly, SameSite, ``Secure`` when configured) holds a small JSON object signed
 with :mod:`itsdangerous`; nothing secret is in it, and a changed byte makes it worthless.
 Each request slides the idle time; a session is over after :attr:`WebConfig.idle` without a
-request or :attr:`WebConfig.absolute` after the login, and when the password changes (the
-session remembers the credential's stamp, checked by :func:`certflow.services.session_user`).
+request or :attr:`WebConfig.absolute` after the login, when the password changes and when an
+administrator changes the person's role, scope or standing or deactivates them (the session
+remembers the credential's stamp, made of the password hash and the user row's version, checked at
+every request by :func:`certflow.services.session_user`).
 Logging out clears the cookie. Times come from the application's clock.
 """
 

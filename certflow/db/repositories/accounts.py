@@ -1,4 +1,4 @@
-"""Data access of the accounts: password hashes, API tokens, one-time links, login attempts.
+"""Data access of the accounts: password hashes, API tokens, one-time links, login attempts, standing.
 
 Reached as ``uow.accounts``. Secrets never reach this module: it stores and finds the
 hashes the service layer (:mod:`certflow.services.accounts`) computes. Every change of a
@@ -8,6 +8,11 @@ with a payload that names what changed, never a hash or a secret.
 The mail carrying a one-time link goes through the reminders' outbox and inbox
 (:meth:`AccountRepository.queue_mail`, with ``uow.inbox``/``uow.outbox``/``uow.contacts``):
 that method and :meth:`~AccountRepository.email_of` are the whole coupling to them.
+
+A user's standing (role, scope, active; the ``app_user`` row's ``version``) is changed here
+(:meth:`~AccountRepository.change_user`, optimistic locking, audited as ``user.update``), because
+a change ends the person's credentials: their open tokens and links are revoked in the same
+transaction, and the new version changes their session stamp (:meth:`~AccountRepository.login_state`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from typing import Any
 
 from sqlalchemy import CursorResult, delete, func, select, update
 
+from ...lifecycle.entities import Role, User
+from ..tables import AppUserRow
 from ..tables.accounts import (
     ApiTokenRow,
     AttemptOutcome,
@@ -28,14 +35,40 @@ from ..tables.accounts import (
     PasswordCredentialRow,
     TokenScope,
 )
+from ..versioning import diff, update_versioned
 from .base import Repository
 
-__all__ = ["AccountRepository", "StoredLink", "StoredToken"]
+__all__ = ["AccountRepository", "LoginState", "StandingChange", "StoredLink", "StoredToken"]
 
 P = PasswordCredentialRow.__table__  # type: ignore[attr-defined]
 T = ApiTokenRow.__table__  # type: ignore[attr-defined]
 L = OneTimeLinkRow.__table__  # type: ignore[attr-defined]
 A = LoginAttemptRow.__table__  # type: ignore[attr-defined]
+U = AppUserRow.__table__  # type: ignore[attr-defined]
+STANDING = ("role", "jugendamt_id", "familienzentrum_id", "traeger_id", "active")
+"""The columns of ``app_user`` an administrator changes (:meth:`AccountRepository.change_user`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoginState:
+    """A user with what a login or session check needs: the password hash (None: none set), the row's version
+    (part of the session stamp) and whether the account is active."""
+
+    user: User
+    password_hash: str | None
+    version: int
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StandingChange:
+    """What :meth:`AccountRepository.change_user` did: the new version, ``{column: [before, after]}``, and how
+    many tokens and one-time links it revoked."""
+
+    version: int
+    changes: dict[str, list[Any]]
+    tokens_revoked: int
+    links_revoked: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +140,49 @@ class AccountRepository(Repository):
         if not user_ids:
             return set()
         return set(self._session.execute(select(P.c.user_id).where(P.c.user_id.in_(user_ids))).scalars())
+
+    # -- standing: role, scope, active -----------------------------------------------------------------------
+
+    def login_state(self, user_id: str) -> LoginState | None:
+        """The user with password hash, version and standing in one statement (None: no such user)."""
+        row = self._session.execute(
+            select(U, P.c.password_hash).select_from(U.outerjoin(P, P.c.user_id == U.c.id))
+            .where(U.c.id == user_id)).first()
+        if row is None:
+            return None
+        values = row._mapping
+        user = User(**{name: values[U.c[name]] for name in User.__slots__})
+        return LoginState(user, values[P.c.password_hash], int(values[U.c.version]), bool(values[U.c.active]))
+
+    def active_admins(self, *, lock: bool = False) -> list[str]:
+        """The ids of the active administrators; ``lock``: their rows stay locked until the commit (PostgreSQL:
+        a concurrent demotion waits, then sees this one's outcome; SQLite has one writer at a time anyway)."""
+        statement = select(U.c.id).where(U.c.role == Role.ADMIN, U.c.active.is_(True)).order_by(U.c.id)
+        return list(self._session.execute(statement.with_for_update() if lock else statement).scalars())
+
+    def change_user(self, user: User, *, active: bool, expected_version: int, actor_id: str, reason: str,
+                    payload: Mapping[str, Any] | None = None) -> StandingChange:
+        """Write ``user``'s role and scope and ``active`` if the row is still at ``expected_version`` (else
+        :class:`~certflow.db.errors.ConflictError`); revoke the user's open tokens and one-time links; one
+        audit entry ``user.update`` with ``{column: [before, after]}`` and what was revoked."""
+        now = self._now()
+        old = self._session.execute(select(*(U.c[name] for name in STANDING)).where(U.c.id == user.id)).first()
+        new_values = {"role": user.role, "jugendamt_id": user.jugendamt_id,
+                      "familienzentrum_id": user.familienzentrum_id, "traeger_id": user.traeger_id, "active": active}
+        before = dict(old._mapping) if old is not None else {}
+        changes = diff({k: getattr(v, "value", v) for k, v in before.items()},
+                       {k: getattr(v, "value", v) for k, v in new_values.items()})
+        version = update_versioned(self._session, AppUserRow, {"id": user.id}, kind="user", subject_id=user.id,
+                                   expected=expected_version, values=new_values)
+        tokens = self._execute(update(T).where(T.c.user_id == user.id, T.c.revoked_at.is_(None))
+                                       .values(revoked_at=now)).rowcount
+        links = self._execute(update(L).where(L.c.user_id == user.id, L.c.used_at.is_(None),
+                                              L.c.revoked_at.is_(None)).values(revoked_at=now)).rowcount
+        self._uow.record(actor_id=actor_id, action="user.update", subject_kind="user", subject_id=user.id,
+                         reason=reason, payload={**changes, "version": [expected_version, version],
+                                                 "sessions_ended": True, "tokens_revoked": tokens,
+                                                 "links_revoked": links, **(payload or {})})
+        return StandingChange(version, changes, tokens, links)
 
     # -- API tokens -----------------------------------------------------------------------------------------
 

@@ -17,11 +17,12 @@ Jugendamt); every method here is limited to the one Jugendamt it is given.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, literal, null, select, union_all
+from sqlalchemy.orm import aliased
 
 from ...calendar import KindergartenYear
 from ...catalogue.model import Form, ProcedureKind
@@ -35,8 +36,9 @@ from ..tables import (
     ProcedureRow,
 )
 from .base import Repository
+from .procedures import current_procedure_id
 
-__all__ = ["NO_PROCEDURE", "DashboardRepository", "LapsingSeal", "ListedFamilienzentrum"]
+__all__ = ["NO_PROCEDURE", "DashboardRepository", "Figures", "LapsingSeal", "ListedFamilienzentrum"]
 
 LIVE = (CertificateState.VALID, CertificateState.RECERTIFICATION_DUE)
 FINAL = tuple(PROCEDURE_FINAL_STATES)
@@ -58,6 +60,18 @@ class LapsingSeal:
 
 
 @dataclass(frozen=True, slots=True)
+class Figures:
+    """The dashboard's counts of one Jugendamt: Familienzentren by the state of their seal (``None``: none yet),
+    procedures by state, procedures with an audit packet, and (id, name) of the Familienzentren to nominate
+    (without seal and open procedure), by name."""
+
+    seals: dict[CertificateState | None, int]
+    procedures: dict[ProcedureState, int]
+    packets: int
+    candidates: list[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
 class ListedFamilienzentrum:
     """One line of the list of Familienzentren: the Familienzentrum, its current procedure, its seal."""
 
@@ -76,15 +90,10 @@ class ListedFamilienzentrum:
     seal_valid_until: date | None
 
 
-def _current_procedures(jugendamt_id: str) -> Any:
-    """Per Familienzentrum of the Jugendamt its procedures ranked: ``rank == 1`` is the current one."""
-    p = ProcedureRow
-    final_last = case((p.state.in_(FINAL), 1), else_=0)
-    rank = func.row_number().over(partition_by=p.familienzentrum_id,
-                                  order_by=(final_last, p.kgj.desc(), p.id.desc())).label("rank")
-    return (select(p.familienzentrum_id.label("fz_id"), p.id.label("id"), p.kind.label("kind"), p.kgj.label("kgj"),
-                   p.state.label("state"), p.planned_audit_date.label("planned"), rank)
-            .where(p.familienzentrum_id.in_(_of_jugendamt(jugendamt_id))).subquery("current_procedure"))
+def _current_procedure_id(jugendamt_id: str, collate: str | None) -> Any:
+    """The id of the current procedure of the Familienzentrum of the enclosing query (the same rule as the
+    overview's, :func:`~.procedures.current_procedure_id`)."""
+    return current_procedure_id(ProcedureRow.familienzentrum_id.in_(_of_jugendamt(jugendamt_id)), collate=collate)
 
 
 def _seals(jugendamt_id: str) -> Any:
@@ -107,6 +116,18 @@ def _open_procedure_exists(fz_id: Any) -> ColumnElement[bool]:
     return select(p.id).where(p.familienzentrum_id == fz_id, p.state.not_in(FINAL)).exists()
 
 
+def _submitted(procedure_id: Any) -> ColumnElement[bool]:
+    """The procedure has a submitted self-assessment (so an audit packet)."""
+    revision = AssessmentRevisionRow
+    return select(revision.id).where(revision.procedure_id == procedure_id, revision.submitted.is_(True)).exists()
+
+
+def _candidate(jugendamt_id: str) -> tuple[ColumnElement[bool], ...]:
+    """A Familienzentrum of the Jugendamt without a seal and without an open procedure (one to nominate)."""
+    fz = FamilienzentrumRow
+    return fz.jugendamt_id == jugendamt_id, fz.certificate_number.is_(None), ~_open_procedure_exists(fz.id)
+
+
 def _member_in_town(fz_id: Any, town: str) -> ColumnElement[bool]:
     m, k = FamilienzentrumMemberRow, KitaRow
     return (select(m.id).join(k, k.id == m.kita_id)
@@ -116,7 +137,44 @@ def _member_in_town(fz_id: Any, town: str) -> ColumnElement[bool]:
 class DashboardRepository(Repository):
     kind = "dashboard"
 
+    @property
+    def _collation(self) -> str | None:
+        """"C" on PostgreSQL: ids ordered by code point, as Python and SQLite order them."""
+        return "C" if self._session.get_bind().dialect.name == "postgresql" else None
+
     # -- the dashboard ----------------------------------------------------------------------------------------
+
+    def figures(self, jugendamt_id: str) -> Figures:
+        """The dashboard's counts and the Familienzentren to nominate, in one query (``UNION ALL`` of what
+        :meth:`seals_by_state`, :meth:`procedures_by_state`, :meth:`packet_count` and
+        :meth:`nomination_candidates` each read alone)."""
+        fz, p, seal = FamilienzentrumRow, ProcedureRow, _seals(jugendamt_id)
+
+        def row(kind: str, key: Any, name: Any, number: Any) -> tuple[Any, ...]:
+            return (literal(kind, String()).label("kind"), cast(key, String()).label("key"),
+                    cast(name, String()).label("name"), number.label("number"))
+
+        seals = (select(*row("seal", seal.c.state, null(), func.count(fz.id)))
+                 .select_from(fz).outerjoin(seal, and_(seal.c.fz_id == fz.id, seal.c.rank == 1))
+                 .where(fz.jugendamt_id == jugendamt_id).group_by(seal.c.state))
+        procedures = (select(*row("procedure", p.state, null(), func.count(p.id)))
+                      .where(p.familienzentrum_id.in_(_of_jugendamt(jugendamt_id))).group_by(p.state))
+        packets = select(*row("packets", null(), null(), func.count(p.id))).where(
+            p.familienzentrum_id.in_(_of_jugendamt(jugendamt_id)), _submitted(p.id))
+        candidates = select(*row("candidate", fz.id, fz.name, literal(0))).where(*_candidate(jugendamt_id))
+        union = union_all(seals, procedures, packets, candidates).subquery("figures")
+        statement = select(union).order_by(union.c.kind, union.c.name, self._byte_order(union.c.key))
+        out = Figures({}, {}, 0, [])
+        for kind, key, name, number in self._session.execute(statement):
+            if kind == "seal":
+                out.seals[CertificateState(key) if key is not None else None] = number
+            elif kind == "procedure":
+                out.procedures[ProcedureState(key)] = number
+            elif kind == "packets":
+                out = replace(out, packets=number)
+            else:
+                out.candidates.append((key, name))
+        return out
 
     def seals_by_state(self, jugendamt_id: str) -> dict[CertificateState | None, int]:
         """How many Familienzentren of the Jugendamt have a seal in each state (``None``: no seal yet)."""
@@ -157,17 +215,14 @@ class DashboardRepository(Repository):
         """(id, name) of the Familienzentren of the Jugendamt without a seal and without an open procedure, by name:
         those a nomination is meant for (the domain still decides)."""
         fz = FamilienzentrumRow
-        statement = (select(fz.id, fz.name)
-                     .where(fz.jugendamt_id == jugendamt_id, fz.certificate_number.is_(None),
-                            ~_open_procedure_exists(fz.id))
-                     .order_by(fz.name, self._byte_order(fz.id)))
+        statement = select(fz.id, fz.name).where(*_candidate(jugendamt_id)).order_by(fz.name, self._byte_order(fz.id))
         return [(fz_id, name) for fz_id, name in self._session.execute(statement)]
 
     def packet_count(self, jugendamt_id: str) -> int:
         """How many procedures of the Jugendamt have a submitted self-assessment (so an audit packet)."""
-        p, revision = ProcedureRow, AssessmentRevisionRow
-        submitted = select(revision.id).where(revision.procedure_id == p.id, revision.submitted.is_(True)).exists()
-        statement = select(func.count(p.id)).where(p.familienzentrum_id.in_(_of_jugendamt(jugendamt_id)), submitted)
+        p = ProcedureRow
+        statement = select(func.count(p.id)).where(p.familienzentrum_id.in_(_of_jugendamt(jugendamt_id)),
+                                                   _submitted(p.id))
         return self._session.execute(statement).scalar_one()
 
     # -- the list of Familienzentren ----------------------------------------------------------------------------
@@ -182,18 +237,19 @@ class DashboardRepository(Repository):
 
     def _listing(self, jugendamt_id: str, *, state: str | None, town: str | None, seal_before: date | None,
                  form: Form | None, columns: Collection[Any] | None) -> Select:
-        fz, current, seal = FamilienzentrumRow, _current_procedures(jugendamt_id), _seals(jugendamt_id)
-        statement = (select(*(columns or (fz.id, fz.name, fz.form, current.c.id, current.c.kind, current.c.kgj,
-                                          current.c.state, current.c.planned, seal.c.number, seal.c.state,
+        fz, seal = FamilienzentrumRow, _seals(jugendamt_id)
+        current = aliased(ProcedureRow, name="current_procedure")
+        statement = (select(*(columns or (fz.id, fz.name, fz.form, current.id, current.kind, current.kgj,
+                                          current.state, current.planned_audit_date, seal.c.number, seal.c.state,
                                           seal.c.valid_until)))
                      .select_from(fz)
-                     .outerjoin(current, and_(current.c.fz_id == fz.id, current.c.rank == 1))
+                     .outerjoin(current, current.id == _current_procedure_id(jugendamt_id, self._collation))
                      .outerjoin(seal, and_(seal.c.fz_id == fz.id, seal.c.rank == 1))
                      .where(fz.jugendamt_id == jugendamt_id))
         if state == NO_PROCEDURE:
-            statement = statement.where(current.c.id.is_(None))
+            statement = statement.where(current.id.is_(None))
         elif state is not None:
-            statement = statement.where(current.c.state == ProcedureState(state))
+            statement = statement.where(current.state == ProcedureState(state))
         if town is not None:
             statement = statement.where(_member_in_town(fz.id, town))
         if seal_before is not None:
@@ -218,12 +274,23 @@ class DashboardRepository(Repository):
         lies there; ``seal_before``: the seal is live and valid until a day before this one; ``form``: Einzel or
         Verbund. Two queries (the list, then the members' towns of the Familienzentren listed).
         """
+        return self.listing(jugendamt_id, state=state, town=town, seal_before=seal_before, form=form, limit=limit,
+                            offset=offset)[0]
+
+    def listing(self, jugendamt_id: str, *, state: str | None = None, town: str | None = None,
+                seal_before: date | None = None, form: Form | None = None, limit: int | None = None,
+                offset: int = 0) -> tuple[list[ListedFamilienzentrum], int]:
+        """:meth:`familienzentren` and how many pass the filters in all (a window ``count(*) OVER ()`` of the
+        same query). Two queries; a third (:meth:`count_familienzentren`) only for a page past the last."""
+        fz = FamilienzentrumRow
         statement = self._listing(jugendamt_id, state=state, town=town, seal_before=seal_before, form=form,
                                   columns=None)
-        rows = list(self._session.execute(self._page(statement.order_by(self._byte_order(FamilienzentrumRow.id)),
-                                                     limit, offset)))
+        statement = statement.add_columns(func.count().over().label("total"))
+        rows = list(self._session.execute(self._page(statement.order_by(self._byte_order(fz.id)), limit, offset)))
         if not rows:
-            return []
+            total = 0 if not offset else self.count_familienzentren(
+                jugendamt_id, state=state, town=town, seal_before=seal_before, form=form)
+            return [], total
         m, k = FamilienzentrumMemberRow, KitaRow
         members: dict[str, list[str]] = {}
         for fz_id, city in self._session.execute(
@@ -231,7 +298,7 @@ class DashboardRepository(Repository):
                 .where(m.left_on.is_(None), m.familienzentrum_id.in_([row[0] for row in rows])).order_by(m.id)):
             members.setdefault(fz_id, []).append(city)
         out = []
-        for (fz_id, name, form_, pid, kind, kgj, pstate, planned, number, cstate, valid_until) in rows:
+        for (fz_id, name, form_, pid, kind, kgj, pstate, planned, number, cstate, valid_until, _total) in rows:
             towns = members.get(fz_id, [])
             out.append(ListedFamilienzentrum(
                 id=fz_id, name=name, form=Form(form_), members=len(towns), towns=tuple(dict.fromkeys(towns)),
@@ -240,4 +307,4 @@ class DashboardRepository(Repository):
                 state=ProcedureState(pstate) if pstate is not None else None, planned_audit_date=planned,
                 certificate_number=number, certificate_state=CertificateState(cstate) if cstate is not None else None,
                 seal_valid_until=valid_until))
-        return out
+        return out, rows[0][-1]

@@ -19,16 +19,18 @@ Under concurrency (two transactions that both read before either writes):
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from datetime import date
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, String, case, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ...calendar import KindergartenYear
+from ...catalogue.model import Form
 from ...lifecycle.contingents import Contingent
 from ...lifecycle.entities import (
     PROCEDURE_FINAL_STATES, Certificate, CertificateState, Decision, Procedure, ProcedureState, User,
@@ -38,14 +40,16 @@ from ...lifecycle.machinery import Refused, StateChange
 from .. import audit_log
 from ..audit_log import AuditEntry
 from ..tables import (
-    AssessmentRevisionRow, CertificateRow, ContingentRow, DecisionRow, FamilienzentrumRow, ProcedureRow,
+    AppUserRow, AssessmentRevisionRow, AuditLogRow, AuditVisitRow, CertificateRow, ContingentRow, DecisionRow,
+    FamilienzentrumMemberRow, FamilienzentrumRow, JugendamtRow, ProcedureRow,
 )
 from ..tables.procedures import IdCounterRow
 from ..versioning import diff, update_versioned
 from .base import Repository
 from .scope import familienzentrum_visible, procedure_visible
 
-__all__ = ["CertificateRepository", "DecisionRepository", "ProcedureRepository"]
+__all__ = ["CertificateRepository", "CurrentProcedure", "DecisionRepository", "ListGroup", "ListedProcedure",
+           "ProcedureRepository", "current_procedure_id"]
 
 _PROCEDURE_COLUMNS = tuple(name for name in Procedure.__slots__ if name not in ("version",))
 
@@ -62,6 +66,78 @@ def _procedure(row: ProcedureRow) -> Procedure:
 
 
 _COUNTER = IdCounterRow.__table__
+_FINAL = tuple(PROCEDURE_FINAL_STATES)
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentProcedure:
+    """A Familienzentrum as the lists show it (name, form, Jugendamt and its name, number of current member
+    Kitas) with its **current procedure**: its open one, else its newest (by Kindergartenjahr and id), of
+    those the reader may see; ``None`` if there is none."""
+
+    familienzentrum_id: str
+    name: str
+    form: Form
+    jugendamt_id: str
+    jugendamt: str
+    members: int
+    procedure: Procedure | None
+    in_state_since: datetime | None = None
+    """When the current procedure entered its state: the time of its last state change in the audit trail
+    (as :func:`certflow.db.audit_log.state_since`); ``None`` without procedure or entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListedProcedure:
+    """A procedure as the work lists show it (the certification body's desk, the auditor's assignments), with
+    its Familienzentrum's name, form, Jugendamt (name) and Zertifizierungsnummer, the assigned auditor's name
+    and the visit (day, sign-off)."""
+
+    procedure: Procedure
+    familienzentrum: str
+    form: Form
+    jugendamt: str
+    certificate_number: str | None
+    auditor: str | None
+    visited_on: date | None
+    signed_off_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListGroup:
+    """One group of a work list (:meth:`ProcedureRepository.listed_in_groups`): the procedures in ``states``,
+    ordered by Kindergartenjahr and id (``newest_first``: the other way round), ``limit`` of them (``None``:
+    all) after the first ``offset``."""
+
+    key: str
+    states: tuple[ProcedureState, ...]
+    newest_first: bool = False
+    limit: int | None = None
+    offset: int = 0
+
+
+def _state_since(procedure_id: Any) -> Any:
+    """When the procedure ``procedure_id`` (a column) entered its current state, as a correlated subquery: the
+    time of its audit trail's last entry that moved it (``audit_log.state_since`` for one procedure)."""
+    log = AuditLogRow
+    moved = or_(log.from_state.is_(None), log.from_state != log.to_state)
+    return (select(log.at).where(log.subject_kind == "procedure", log.subject_id == procedure_id,
+                                 log.to_state.is_not(None), moved)
+            .order_by(log.seq.desc()).limit(1).scalar_subquery())
+
+
+def current_procedure_id(visible: ColumnElement[bool], *, collate: str | None = None, column: Any = None) -> Any:
+    """The id (or ``column``, e.g. the state) of the **current procedure** of the Familienzentrum of the
+    enclosing query (its open procedure, else its newest by Kindergartenjahr and id, of the procedures that
+    pass ``visible``), as a correlated subquery: through the index on ``familienzentrum_id``, evaluated only
+    for the rows the enclosing query needs; the same on SQLite and PostgreSQL. ``collate`` ("C" on
+    PostgreSQL) orders ids by code point as Python does."""
+    p = ProcedureRow
+    final_last = case((p.state.in_(_FINAL), 1), else_=0)
+    procedure_id = p.id.collate(collate) if collate else p.id
+    return (select(p.id if column is None else column).where(p.familienzentrum_id == FamilienzentrumRow.id, visible)
+            .order_by(final_last, p.kgj.desc(), procedure_id.desc()).limit(1)
+            .correlate(FamilienzentrumRow).scalar_subquery())
 
 
 def _allocate(session: Session, prefix: str, taken: Any) -> int:
@@ -152,6 +228,124 @@ class ProcedureRepository(Repository):
             statement = statement.where(select(revision.id).where(
                 revision.procedure_id == p.id, revision.submitted.is_(True)).exists())
         return self._many(statement)
+
+    def _current_id(self, user: User, column: Any = None) -> Any:
+        collate = "C" if self._session.get_bind().dialect.name == "postgresql" else None
+        return current_procedure_id(procedure_visible(user), collate=collate, column=column)
+
+    def current_visible_to(self, user: User, *, state: ProcedureState | None = None, limit: int | None = None,
+                           offset: int = 0) -> list[CurrentProcedure]:
+        """The Familienzentren ``user`` may see, ordered by id (code point), each with its current procedure of
+        those ``user`` may see (:class:`CurrentProcedure`); only those whose current procedure is in ``state``;
+        a page of ``limit`` after ``offset`` (default: all); with when the current procedure entered its state.
+        One query, whatever the number of Familienzentren and procedures: the page of Familienzentren is picked
+        first (by the current procedure's state, if filtered), then correlated subqueries find each one's current
+        procedure and its last state change through the indexes, only for the page."""
+        fz, jugendamt, member = FamilienzentrumRow, JugendamtRow, FamilienzentrumMemberRow
+        page = select(fz.id).where(familienzentrum_visible(user))
+        if state is not None:
+            page = page.where(self._current_id(user, ProcedureRow.state) == ProcedureState(state))
+        page = self._page(page.order_by(self._byte_order(fz.id)), limit, offset)
+        current = aliased(ProcedureRow, name="current_procedure")
+        members = (select(func.count(member.id))
+                   .where(member.familienzentrum_id == fz.id, member.left_on.is_(None)).scalar_subquery())
+        statement = (select(fz.id, fz.name, fz.form, fz.jugendamt_id, jugendamt.name, members, current,
+                            _state_since(current.id))
+                     .select_from(fz)
+                     .outerjoin(jugendamt, jugendamt.id == fz.jugendamt_id)
+                     .outerjoin(current, current.id == self._current_id(user))
+                     .where(fz.id.in_(page.subquery().select()))
+                     .order_by(self._byte_order(fz.id)))
+        out = []
+        for fz_id, name, form, jugendamt_id, jugendamt_name, count, row, since in self._session.execute(statement):
+            if row is not None:
+                self._versions.seen(self.kind, row.id, row.version)
+            out.append(CurrentProcedure(fz_id, name, Form(form), jugendamt_id, jugendamt_name or jugendamt_id,
+                                        count, _procedure(row) if row is not None else None,
+                                        since if row is not None else None))
+        return out
+
+    def current_states(self, user: User) -> Mapping[ProcedureState | None, int]:
+        """How many of the Familienzentren ``user`` may see have their current procedure (as
+        :meth:`current_visible_to`) in each state; ``None``: without a procedure ``user`` may see. States without
+        any are left out. One query."""
+        states = (select(self._current_id(user, ProcedureRow.state).label("state")).select_from(FamilienzentrumRow)
+                  .where(familienzentrum_visible(user)).subquery("current_state"))
+        statement = select(states.c.state, func.count()).group_by(states.c.state)
+        return {(ProcedureState(state) if state is not None else None): count
+                for state, count in self._session.execute(statement)}
+
+    def listed_visible_to(self, user: User, *, states: Collection[ProcedureState] = (), newest_first: bool = False,
+                          limit: int | None = None, offset: int = 0) -> list[ListedProcedure]:
+        """The procedures ``user`` may see (in ``states``, if given) as :class:`ListedProcedure`, ordered by
+        Kindergartenjahr and id (``newest_first``: the other way round); a page of ``limit`` after ``offset``
+        (default: all). One query (the Familienzentrum, its Jugendamt, the auditor and the visit are joined)."""
+        p, fz, jugendamt = ProcedureRow, FamilienzentrumRow, JugendamtRow
+        auditor, visit = AppUserRow, AuditVisitRow
+        statement = (select(p, fz.name, fz.form, fz.jugendamt_id, jugendamt.name, fz.certificate_number,
+                            auditor.name, visit.visited_on, visit.signed_off_at)
+                     .join(fz, fz.id == p.familienzentrum_id)
+                     .outerjoin(jugendamt, jugendamt.id == fz.jugendamt_id)
+                     .outerjoin(auditor, auditor.id == p.auditor_id)
+                     .outerjoin(visit, visit.procedure_id == p.id)
+                     .where(procedure_visible(user)))
+        if states:
+            statement = statement.where(p.state.in_([ProcedureState(s) for s in states]))
+        procedure_id = self._byte_order(p.id)
+        order = (p.kgj.desc(), procedure_id.desc()) if newest_first else (p.kgj, procedure_id)
+        out = []
+        for row, name, form, jugendamt_id, jugendamt_name, number, auditor_name, visited_on, signed_off_at \
+                in self._session.execute(self._page(statement.order_by(*order), limit, offset)):
+            self._versions.seen(self.kind, row.id, row.version)
+            out.append(ListedProcedure(_procedure(row), name, Form(form), jugendamt_name or jugendamt_id, number,
+                                       auditor_name, visited_on, signed_off_at))
+        return out
+
+    def listed_in_groups(self, user: User, groups: Sequence[ListGroup]) -> dict[str, list[ListedProcedure]]:
+        """The procedures ``user`` may see, as :class:`ListedProcedure`, by group (a state belongs to the first
+        group that names it): each group ordered and paged as it says. One query, whatever the number of
+        procedures: each group's page is picked by its own ordered ``LIMIT`` (a top-N scan, no full sort), the
+        picks joined by ``UNION ALL``, and only the procedures picked are read with what is joined to them."""
+        p, fz, jugendamt = ProcedureRow, FamilienzentrumRow, JugendamtRow
+        auditor, visit = AppUserRow, AuditVisitRow
+        out: dict[str, list[ListedProcedure]] = {group.key: [] for group in groups}
+        taken: set[ProcedureState] = set()
+        picks = []
+        for group in groups:
+            states = [ProcedureState(s) for s in group.states if ProcedureState(s) not in taken]
+            taken.update(states)
+            if not states or group.limit == 0:
+                continue
+            procedure_id = self._byte_order(p.id)
+            order = (p.kgj.desc(), procedure_id.desc()) if group.newest_first else (p.kgj, procedure_id)
+            pick = (select(p.id.label("id"), literal(group.key, String()).label("key"))
+                    .where(procedure_visible(user), p.state.in_(states)).order_by(*order))
+            picks.append(select(self._page(pick, group.limit, group.offset).subquery()))
+        if not picks:
+            return out
+        picked = union_all(*picks).subquery("picked")
+        statement = (select(p, fz.name, fz.form, fz.jugendamt_id, jugendamt.name, fz.certificate_number,
+                            auditor.name, visit.visited_on, visit.signed_off_at, picked.c.key)
+                     .join(picked, picked.c.id == p.id)
+                     .join(fz, fz.id == p.familienzentrum_id)
+                     .outerjoin(jugendamt, jugendamt.id == fz.jugendamt_id)
+                     .outerjoin(auditor, auditor.id == p.auditor_id)
+                     .outerjoin(visit, visit.procedure_id == p.id))
+        for row, name, form, jugendamt_id, jugendamt_name, number, auditor_name, visited_on, signed_off_at, \
+                group_key in self._session.execute(statement):
+            self._versions.seen(self.kind, row.id, row.version)
+            out[group_key].append(ListedProcedure(_procedure(row), name, Form(form), jugendamt_name or jugendamt_id,
+                                                  number, auditor_name, visited_on, signed_off_at))
+        for group in groups:  # each group in its order again (the join does not keep it)
+            out[group.key].sort(key=lambda listed: (listed.procedure.kgj.start_year, listed.procedure.id),
+                                reverse=group.newest_first)
+        return out
+
+    def count_visible(self, user: User) -> Mapping[ProcedureState, int]:
+        """How many of the procedures ``user`` may see are in each state (states without any left out). One query."""
+        p = ProcedureRow
+        statement = select(p.state, func.count(p.id)).where(procedure_visible(user)).group_by(p.state)
+        return {ProcedureState(state): count for state, count in self._session.execute(statement)}
 
     def _many(self, statement) -> list[Procedure]:
         rows = self._all(statement.order_by(ProcedureRow.kgj, ProcedureRow.id))

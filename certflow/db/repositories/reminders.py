@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -46,8 +46,9 @@ from ..tables.reminders import (
 )
 
 __all__ = [
-    "CHUNK", "Contact", "ContactRepository", "InboxRepository", "OutboxRepository", "ReminderRepository",
-    "StoredReminder", "calendar_years", "chunked", "insert_ignoring_conflicts", "load_planning_input",
+    "CHUNK", "WRITE_COLUMNS", "Contact", "ContactRepository", "InboxRepository", "OutboxRepository",
+    "ReminderRepository", "ReplanScope", "StoredReminder", "calendar_years", "chunked", "insert_ignoring_conflicts",
+    "load_planning_input",
 ]
 
 R = ReminderRow.__table__
@@ -57,6 +58,14 @@ C = UserContactRow.__table__
 
 CHUNK = 500
 """Keys per ``IN (...)`` list and rows per executemany batch."""
+
+WRITE_COLUMNS = ("key", "subject", "kind", "due", "event_date", "send_until", "familienzentrum_id", "jugendamt_id",
+                 "level", "payload", "fingerprint", "status", "updated_at")
+"""The columns a replan writes (the rest, ``id`` and ``queued_at``, belong to the table and the hand-over)."""
+_KEY_COLUMNS = ("key", "subject", "kind", "due")  # the key and its parts: what a refresh never changes
+_KEYS_PER_STATEMENT = 5000  # below SQLite's 32,766 variables per statement
+_STAGE = "reminder_incoming"
+_JSON = json.JSONEncoder(check_circular=False)  # json.dumps' output, without its per-call set-up
 
 
 def chunked(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -89,6 +98,18 @@ class StoredReminder:
         return self.status is ReminderStatus.QUEUED
 
 
+@dataclass
+class ReplanScope:
+    """What a change touched, for the replan after it: Familienzentren, Jugendämter, or everything."""
+
+    familienzentren: set[str] = field(default_factory=set)
+    jugendaemter: set[str] = field(default_factory=set)
+    everything: bool = False
+
+    def __bool__(self) -> bool:
+        return self.everything or bool(self.familienzentren or self.jugendaemter)
+
+
 def _scope_filter(familienzentrum_id: str | None, jugendamt_id: str | None) -> list[Any]:
     where = []
     if familienzentrum_id is not None:
@@ -111,6 +132,94 @@ class ReminderRepository:
     def insert(self, rows: Sequence[Mapping[str, Any]]) -> None:
         insert_ignoring_conflicts(self.session, R, rows, ["key"])
 
+    def add(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert new reminders in bulk, ignoring keys stored meanwhile (a concurrent replan).
+
+        ``rows`` carry every column of :data:`WRITE_COLUMNS` (``payload`` a dict). PostgreSQL:
+        ``COPY`` into a temporary table, then one ``INSERT ... SELECT ... ON CONFLICT (key) DO
+        NOTHING``; SQLite: the driver's ``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING``.
+        Either way the values are encoded once here, not per row by SQLAlchemy.
+        """
+        if not rows:
+            return
+        names = ", ".join(WRITE_COLUMNS)
+        if self._postgresql:
+            self._stage(rows, WRITE_COLUMNS)
+            self.session.connection().exec_driver_sql(
+                f"INSERT INTO reminder ({names}) SELECT {names} FROM {_STAGE} ON CONFLICT (key) DO NOTHING")
+            return
+        marks = ", ".join("?" for _ in WRITE_COLUMNS)
+        self.session.connection().exec_driver_sql(
+            f"INSERT INTO reminder ({names}) VALUES ({marks}) ON CONFLICT (key) DO NOTHING",
+            self._encoded(rows, WRITE_COLUMNS))
+
+    def refresh(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Rewrite stored reminders by key (payload, fingerprint, status, ...) in bulk; a row handed over
+        meanwhile (``queued``) is left alone. ``rows`` as for :meth:`add`."""
+        if not rows:
+            return
+        changing = [name for name in WRITE_COLUMNS if name not in _KEY_COLUMNS]
+        if self._postgresql:
+            self._stage(rows, ("key", *changing))
+            assignments = ", ".join(f"{name} = i.{name}" for name in changing)
+            self.session.connection().exec_driver_sql(
+                f"UPDATE reminder AS r SET {assignments} FROM {_STAGE} AS i "
+                f"WHERE r.key = i.key AND r.status <> '{ReminderStatus.QUEUED.value}'")
+            return
+        assignments = ", ".join(f"{name} = ?" for name in changing)
+        self.session.connection().exec_driver_sql(
+            f"UPDATE reminder SET {assignments} WHERE key = ? AND status <> '{ReminderStatus.QUEUED.value}'",
+            self._encoded(rows, (*changing, "key")))
+
+    def set_status(self, keys: Sequence[str], status: ReminderStatus, now: datetime) -> int:
+        """Set ``status`` on the stored reminders ``keys`` (not on those handed over): a few set-based UPDATEs."""
+        total = 0
+        for batch in chunked(list(keys), _KEYS_PER_STATEMENT):
+            total += self.session.execute(update(R).where(
+                R.c.key.in_(batch), R.c.status != ReminderStatus.QUEUED.value,
+            ).values(status=status.value, updated_at=now)).rowcount
+        return total
+
+    @property
+    def _postgresql(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    def _encoded(self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+        """The rows as the driver takes them: each column through its type's bind processor, once."""
+        dialect = self.session.get_bind().dialect
+        serialize = getattr(dialect, "_json_serializer", None) or _JSON.encode  # what the JSON type would do
+        encoded = []
+        for name in columns:
+            values = [row[name] for row in rows]
+            if name == "payload":
+                encoded.append([serialize(v) for v in values])
+                continue
+            encode = None if dialect.name == "postgresql" else R.c[name].type._cached_bind_processor(dialect)
+            if encode is None:  # psycopg adapts dates, datetimes and strings itself
+                encoded.append(values)
+                continue
+            seen: dict[Any, Any] = {}  # dates, statuses and the moment repeat: encode each once
+            column = []
+            for v in values:
+                if v not in seen:
+                    seen[v] = None if v is None else encode(v)
+                column.append(seen[v])
+            encoded.append(column)
+        return list(zip(*encoded, strict=True))
+
+    def _stage(self, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+        """PostgreSQL: ``rows`` into the transaction's temporary table :data:`_STAGE` by ``COPY``."""
+        connection = self.session.connection()
+        names = ", ".join(columns)
+        connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} ON COMMIT DROP AS "
+            f"SELECT {', '.join(WRITE_COLUMNS)} FROM reminder WITH NO DATA")
+        connection.exec_driver_sql(f"TRUNCATE {_STAGE}")
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(f"COPY {_STAGE} ({names}) FROM STDIN") as copy:
+            for values in self._encoded(rows, columns):
+                copy.write_row(values)
+
     def update(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Refresh unsent rows by key (payload, status, ...); a row queued meanwhile is left alone."""
         if not rows:
@@ -124,10 +233,42 @@ class ReminderRepository:
             connection.execute(statement, list(batch))
 
     def mark_queued(self, key: str, now: datetime) -> bool:
-        """Hand one reminder over (planned -> queued); False if someone else did so first."""
-        result = self.session.execute(update(R).where(R.c.key == key, R.c.status != ReminderStatus.QUEUED.value)
+        """Hand one reminder over (planned -> queued); False if someone else did so first, or if a replan
+        meanwhile dropped it or found it stale (only a ``planned`` row is handed over)."""
+        result = self.session.execute(update(R).where(R.c.key == key, R.c.status == ReminderStatus.PLANNED.value)
                                       .values(status=ReminderStatus.QUEUED.value, queued_at=now, updated_at=now))
         return result.rowcount == 1
+
+    def lock_for_writing(self) -> None:
+        """Serialise the transactions that write the reminder table (replans and hand-overs).
+
+        PostgreSQL: a transaction-level advisory lock per schema, so two replans (or a replan and
+        a hand-over) never update the same rows in opposite orders (no deadlock) and the later
+        one compares against what the earlier one committed. SQLite: ``BEGIN IMMEDIATE`` already
+        serialises writers; nothing to do.
+        """
+        if self._postgresql:
+            self.session.execute(text(
+                "SELECT pg_advisory_xact_lock(hashtextextended('certflow.reminders:' || current_schema(), 0))"))
+
+    def scopes_of(self, *, procedure_ids: Iterable[str] = (), user_ids: Iterable[str] = ()) -> ReplanScope:
+        """Where the reminders of these procedures and people live: Familienzentren, Jugendämter, or everywhere
+        (the certification body and auditors appear in reminders all over the Land)."""
+        scope = ReplanScope()
+        procedure_ids, user_ids = sorted(set(procedure_ids)), sorted(set(user_ids))
+        if procedure_ids:
+            query = select(_P.c.familienzentrum_id).where(_P.c.id.in_(procedure_ids))
+            scope.familienzentren.update(self.session.execute(query).scalars())
+        if user_ids:
+            query = select(_U.c.role, _U.c.jugendamt_id, _U.c.familienzentrum_id).where(_U.c.id.in_(user_ids))
+            for role, ja, fz in self.session.execute(query):
+                if role == Role.KITA_LEAD.value and fz:
+                    scope.familienzentren.add(fz)
+                elif role == Role.COORDINATOR.value and ja:
+                    scope.jugendaemter.add(ja)
+                elif role in (Role.CERTIFIER.value, Role.AUDITOR.value):
+                    scope.everything = True
+        return scope
 
     def reminders(self, keys: Iterable[str]) -> dict[str, Reminder]:
         """The stored reminders (from their payload) for ``keys``."""
@@ -471,6 +612,20 @@ def _evidence_of(procedure: Procedure, form: Form, canonical_json: str) -> list[
     return out
 
 
+def _users(session: Session, fz_ids: Sequence[str] | None, ja_ids: Sequence[str] | None) -> tuple[User, ...]:
+    """Every user (``fz_ids`` None), or those a scope's reminders can reach: the Kita leads of ``fz_ids``,
+    the coordinators of ``ja_ids``, the certification body and the auditors (one query either way)."""
+    query = select(_U.c.id, _U.c.name, _U.c.role, _U.c.jugendamt_id, _U.c.familienzentrum_id, _U.c.traeger_id)
+    if fz_ids is not None:
+        query = query.where(or_(
+            _U.c.role.in_([Role.CERTIFIER.value, Role.AUDITOR.value]),
+            and_(_U.c.role == Role.KITA_LEAD.value, _U.c.familienzentrum_id.in_(list(fz_ids))),
+            and_(_U.c.role == Role.COORDINATOR.value, _U.c.jugendamt_id.in_(list(ja_ids or ()))),
+        ))
+    return tuple(User(uid, name, Role(role), ja, fz, traeger)
+                 for uid, name, role, ja, fz, traeger in session.execute(query.order_by(_U.c.id)))
+
+
 def load_planning_input(session: Session, today: date, *, familienzentrum_id: str | None = None,
                         jugendamt_id: str | None = None, evidence: bool = True) -> PlanningInput:
     """Everything the planner reads, for all of NRW or for one Familienzentrum / one Jugendamt."""
@@ -508,8 +663,7 @@ def load_planning_input(session: Session, today: date, *, familienzentrum_id: st
                                                row.radius_exception_reason))
         forms[row.id] = row.form
 
-    users = tuple(User(row.id, row.name, Role(row.role), row.jugendamt_id, row.familienzentrum_id, row.traeger_id)
-                  for row in session.execute(select(_U).order_by(_U.c.id)))
+    users = _users(session, fz_ids if scoped else None, sorted(ja_ids) if scoped else None)
 
     certificates = tuple(
         Certificate(row.number, row.familienzentrum_id, row.issued, row.valid_until, row.state)
@@ -519,9 +673,8 @@ def load_planning_input(session: Session, today: date, *, familienzentrum_id: st
         select(_P).where(*in_scope(_P.c.familienzentrum_id)).order_by(_P.c.id))]
     procedure_ids = [p.id for p in procedures]
 
-    state_at = func.max(case((_A.c.to_state.is_not(None), _A.c.at)))
-    audit_query = (select(_A.c.subject_id, state_at.label("state_at"))
-                   .where(_A.c.subject_kind == "procedure").group_by(_A.c.subject_id))
+    audit_query = (select(_A.c.subject_id, func.max(_A.c.at).label("state_at"))
+                   .where(_A.c.subject_kind == "procedure", _A.c.to_state.is_not(None)).group_by(_A.c.subject_id))
     revision_query = select(_REV.c.procedure_id, func.max(_REV.c.created_at).label("saved_at")).group_by(
         _REV.c.procedure_id)
     if scoped:

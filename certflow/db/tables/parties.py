@@ -82,7 +82,12 @@ class FamilienzentrumMemberRow(Base, table=True):
 
 
 class AppUserRow(Base, table=True):
-    """A person using the system (``user`` is a reserved word in PostgreSQL)."""
+    """A person using the system (``user`` is a reserved word in PostgreSQL).
+
+    ``version`` counts the edits of role, scope and standing (optimistic locking; a web session's
+    credential stamp includes it, so an edit ends the person's sessions); ``active`` False: the
+    account can neither log in nor use a token (migration 0007).
+    """
 
     __tablename__ = "app_user"
 
@@ -92,3 +97,5 @@ class AppUserRow(Base, table=True):
     jugendamt_id: str | None = Field(default=None, foreign_key="jugendamt.id", sa_type=ID)
     familienzentrum_id: str | None = Field(default=None, foreign_key="familienzentrum.id", sa_type=ID)
     traeger_id: str | None = Field(default=None, foreign_key="traeger.id", sa_type=ID)
+    version: int = Field(default=1, sa_type=sa.Integer, sa_column_kwargs={"server_default": sa.text("1")})
+    active: bool = Field(default=True, sa_type=sa.Boolean, sa_column_kwargs={"server_default": sa.true()})

@@ -1,12 +1,14 @@
 """The administration's pages: users and roles with their one-time links, Jugendämter and Träger, Kitas by CSV.
 
-* ``/verwaltung/benutzer`` — every user with role, what the role is tied to, e-mail address and
-  whether a password is set; a form to create a user (optionally with the link for the first login);
-* ``/verwaltung/benutzer/{id}`` — one user, with the form that sends a one-time link (first login
-  or password reset) by mail and into their inbox;
+* ``/verwaltung/benutzer`` — the users a page at a time (``?suche=…&rolle=…&status=aktiv|deaktiviert&seite=N``)
+  with role, what the role is tied to, e-mail address, whether a password is set and whether the
+  account is active; a form to create a user (optionally with the link for the first login);
+* ``/verwaltung/benutzer/{id}`` — one user, with the form that changes role, scope and standing
+  (``POST …/aendern``: with a reason, the version the form showed, conflicts told in German, 409) and
+  the form that sends a one-time link (first login or password reset) by mail and into their inbox;
 * ``/verwaltung/stammdaten`` — the Jugendämter and the Träger, each with a form to create one;
-* ``/verwaltung/kitas`` — the Kitas, and the CSV import: all rows or none, every bad row shown in
-  the page as a table (file:line, field, message).
+* ``/verwaltung/kitas`` — the Kitas a page at a time (``?suche=…&seite=N``), and the CSV import: all rows
+  or none, every bad row shown in the page as a table (file:line, field, message).
 
 Every action runs a use case of :mod:`certflow.services.administration` (or
 :func:`certflow.services.records.import_kitas_upload` behind it) as the logged-in user. Only the admin has
@@ -46,9 +48,13 @@ _FIELDS = {
     "jugendamt": {"id": "jugendamt-kennung", "name": "jugendamt-name", "reason": "jugendamt-grund"},
     "traeger": {"id": "traeger-kennung", "name": "traeger-name", "reason": "traeger-grund"},
     "kitas": {"reason": "kitas-grund"},
+    "aendern": {"role": "aendern-rolle", "jugendamt_id": "aendern-jugendamt",
+                "familienzentrum_id": "aendern-familienzentrum", "traeger_id": "aendern-traeger",
+                "reason": "aendern-grund"},
 }
 _MAIN = {"benutzer": "benutzer-kennung", "zugangslink": "link-email", "jugendamt": "jugendamt-kennung",
-         "traeger": "traeger-kennung", "kitas": "kitas-datei"}
+         "traeger": "traeger-kennung", "kitas": "kitas-datei", "aendern": "aendern"}
+STATUSES = [("aktiv", "aktiv"), ("deaktiviert", "deaktiviert")]
 
 
 def _errors(form: str, error: UseCaseError) -> dict[str, str]:
@@ -74,11 +80,16 @@ def _base_url(request: Request) -> str:
 
 
 def _users_page(request: Request, user: User, *, status: int = 200, errors: dict[str, str] | None = None,
-                values: dict[str, str] | None = None, notice: str | None = None) -> Response:
-    people, data = run(request, lambda uow: (administration.accounts(uow, user.id),
-                                            administration.master_data(uow, user.id)))
+                values: dict[str, str] | None = None, notice: str | None = None,
+                query: dict[str, str] | None = None) -> Response:
+    query = query or {}
+    people, choices = run(request, lambda uow: (
+        administration.accounts(uow, user.id, search=query.get("suche", ""), role=query.get("rolle", ""),
+                                status=query.get("status", ""), page=query.get("seite", 1)),
+        administration.choices(uow, user.id)))
     return render(request, "admin/users.html", status=status, user=user, title="Benutzer und Rollen", people=people,
-                   data=data, roles=ROLE_CHOICES, errors=errors or {}, values=values or {}, notice=notice)
+                   choices=choices, roles=ROLE_CHOICES, statuses=STATUSES, errors=errors or {}, values=values or {},
+                   notice=notice)
 
 
 @router.get("")
@@ -87,8 +98,9 @@ def index(request: Request, user: CurrentUser) -> Response:
 
 
 @router.get("/benutzer")
-def users(request: Request, user: CurrentUser) -> Response:
-    return _users_page(request, user)
+def users(request: Request, user: CurrentUser, suche: str = "", rolle: str = "", status: str = "",
+          seite: str = "1") -> Response:
+    return _users_page(request, user, query={"suche": suche, "rolle": rolle, "status": status, "seite": seite})
 
 
 @router.post("/benutzer")
@@ -113,9 +125,11 @@ def create_user(request: Request, user: CurrentUser, form: PostedForm) -> Respon
 def _user_page(request: Request, user: User, user_id: str, *, status: int = 200,
                errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
                notice: str | None = None) -> Response:
-    person = run(request, lambda uow: administration.account(uow, user.id, user_id), conceal=True)
+    person, choices = run(request, lambda uow: (administration.account(uow, user.id, user_id),
+                                                administration.choices(uow, user.id)), conceal=True)
     return render(request, "admin/user.html", status=status, user=user, title=f"Benutzer {user_id}",
-                   person=person, purposes=PURPOSES, errors=errors or {}, values=values or {}, notice=notice)
+                   person=person, choices=choices, roles=ROLE_CHOICES, purposes=PURPOSES, errors=errors or {},
+                   values=values or {}, notice=notice)
 
 
 @router.get("/benutzer/{user_id}")
@@ -135,6 +149,27 @@ def send_link(request: Request, user_id: str, user: CurrentUser, form: PostedFor
             reason=values["link-grund"]))
     except UseCaseError as exc:
         return _user_page(request, user, user_id, status=_status(exc), errors=_errors("zugangslink", exc),
+                          values=values)
+    return _user_page(request, user, user_id, notice=describe(result))
+
+
+@router.post("/benutzer/{user_id}/aendern")
+def change_user(request: Request, user_id: str, user: CurrentUser, form: PostedForm) -> Response:
+    """Role, scope and standing of a user; a stale form (someone saved meanwhile) is a 409 with a German message."""
+    run(request, lambda uow: administration.account(uow, user.id, user_id), conceal=True)
+    names = ("rolle", "jugendamt", "familienzentrum", "traeger", "grund")
+    values = {f"aendern-{n}": field_text(form, n) for n in names}
+    values["aendern-aktiv"] = "ja" if field_text(form, "aktiv") else "nein"
+    version = field_text(form, "fassung")
+    try:
+        result = run(request, lambda uow: administration.change_user(
+            uow, user.id, user_id, role=values["aendern-rolle"], jugendamt_id=values["aendern-jugendamt"],
+            familienzentrum_id=values["aendern-familienzentrum"], traeger_id=values["aendern-traeger"],
+            active=values["aendern-aktiv"] == "ja", reason=values["aendern-grund"], expected_version=version))
+    except UseCaseError as exc:
+        if exc.kind is ErrorKind.CONFLICT:  # show what is stored now; keep only the reason typed
+            values = {"aendern-grund": values["aendern-grund"]}
+        return _user_page(request, user, user_id, status=_status(exc), errors=_errors("aendern", exc),
                           values=values)
     return _user_page(request, user, user_id, notice=describe(result))
 
@@ -181,15 +216,17 @@ def create_traeger(request: Request, user: CurrentUser, form: PostedForm) -> Res
 
 def _kitas_page(request: Request, user: User, *, status: int = 200, errors: dict[str, str] | None = None,
                 values: dict[str, str] | None = None, notice: str | None = None,
-                problems: tuple = ()) -> Response:
-    data = run(request, lambda uow: administration.master_data(uow, user.id))
-    return render(request, "admin/kitas.html", status=status, user=user, title="Kitas", data=data,
+                problems: tuple = (), query: dict[str, str] | None = None) -> Response:
+    query = query or {}
+    found = run(request, lambda uow: administration.kitas(uow, user.id, search=query.get("suche", ""),
+                                                          page=query.get("seite", 1)))
+    return render(request, "admin/kitas.html", status=status, user=user, title="Kitas", found=found,
                    errors=errors or {}, values=values or {}, notice=notice, problems=problems)
 
 
 @router.get("/kitas")
-def kitas(request: Request, user: CurrentUser) -> Response:
-    return _kitas_page(request, user)
+def kitas(request: Request, user: CurrentUser, suche: str = "", seite: str = "1") -> Response:
+    return _kitas_page(request, user, query={"suche": suche, "seite": seite})
 
 
 @router.post("/kitas")

@@ -1,6 +1,7 @@
 """The auditor's pages: the assigned procedures, and the review of one of them up to the signed-off packet.
 
-* ``/begehungen`` — the procedures assigned to the auditor, with planned and recorded visit days;
+* ``/begehungen`` — the procedures assigned to the auditor, with planned and recorded visit days (the open
+  ones whole, the closed ones a page at a time: ``?seite=``);
 * ``/begehungen/{id}`` — the review: per criterion the Kita's self-assessment and evidence beside
   the verdict and remark (one form: records the visit with its verdicts, later the changed verdicts),
   the comment thread per criterion (posted with htmx, without a full reload), the sign-off (which
@@ -27,6 +28,7 @@ from ...services import review as reviews
 from ...services.runner import ErrorKind, UseCaseError
 from ..auth import CurrentUser
 from ..forms import PostedForm, field_text, form_status, messages_by_field, render
+from ..pages import page_number
 from ..use_cases import Concealed, application, run
 
 __all__ = ["router"]
@@ -74,9 +76,11 @@ def _refusal_page(request: Request, user: User, procedure_id: str, exc: UseCaseE
 
 
 @router.get("/begehungen")
-def assigned(request: Request, user: CurrentUser) -> Response:
-    rows = run(request, lambda uow: reviews.assignments(uow, user.id))
-    return render(request, "auditor/assignments.html", user=user, title="Meine Begehungen", rows=rows)
+def assigned(request: Request, user: CurrentUser, seite: str = "") -> Response:
+    page = page_number(seite)
+    listing = run(request, lambda uow: reviews.assignment_page(uow, user.id, page=page))
+    return render(request, "auditor/assignments.html", user=user, title="Meine Begehungen", listing=listing,
+                  rows=listing.rows)
 
 
 # --- the review ------------------------------------------------------------------------------------------------

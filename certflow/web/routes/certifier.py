@@ -1,7 +1,8 @@
 """The certification body's pages: its desk of procedures, and one procedure from the audit plan to the seal.
 
 * ``/zertifizierung`` — the procedures by what waits: an audit to plan, changes requested, an audit
-  planned, a decision to take, decided (with the Urkunde to download);
+  planned, a decision to take, and those decided (with the Urkunde to download), newest first; each
+  stage a page at a time (``?stufe=decided&seite=2``);
 * ``/zertifizierung/verfahren/{id}`` — one procedure: assign the auditor and the visit date (an
   auditor of the same Träger or Jugendamt is refused at the field), ask for changes, write the
   Qualitätsprofil's own feedback text beside the deficits the scoring engine generated, decide
@@ -32,6 +33,7 @@ from ...services import certification, rendering
 from ...services.runner import ErrorKind, UseCaseError
 from ..auth import CurrentUser
 from ..forms import PostedForm, field_errors, field_text, form_status, render
+from ..pages import page_number
 from ..use_cases import Concealed, application, run
 
 __all__ = ["router"]
@@ -91,9 +93,10 @@ def _parse_date(text: str) -> date:
 
 
 @router.get("")
-def desk(request: Request, user: CurrentUser) -> Response:
+def desk(request: Request, user: CurrentUser, stufe: str = "", seite: str = "") -> Response:
     _require_desk(request, user)
-    stages = run(request, lambda uow: certification.desk(uow, user.id))
+    page = page_number(seite)
+    stages = run(request, lambda uow: certification.desk(uow, user.id, stage=stufe[:40] or None, page=page))
     return render(request, "certifier/desk.html", user=user, title="Verfahren der Zertifizierungsstelle",
                    stages=stages)
 

@@ -1,24 +1,26 @@
 """The start page of each role, and the history of one procedure.
 
-Each role's start page is the same service, :func:`certflow.services.overview`, seen in that
-role's scope: the Kita lead's "Meine Aufgaben" (their Familienzentrum's procedure, its state
+Each role's start page is the same service, :func:`certflow.services.queries.overview_page`, seen in
+that role's scope: the Kita lead's "Meine Aufgaben" (their Familienzentrum's procedure, its state
 and next deadline), the coordinator's Familienzentren of their Jugendamt, the auditor's
 assigned procedures, and the certification body's and administration's overview of all, with
-a chart of the states. ``/start/uebersicht`` returns the table alone (htmx filter by state).
+a chart of the states. The list is filtered by state (``?zustand=``) and shown a page at a time
+(``?seite=``, :data:`~certflow.services.queries.OVERVIEW_PAGE_SIZE` per page), both by the service;
+``/start/uebersicht`` returns the table alone (htmx filter by state).
 """
 
 from __future__ import annotations
-
-from collections import Counter
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from ... import services
+from ...services import queries
 from ...lifecycle.entities import PROCEDURE_STATE_LABELS, ProcedureState, Role, User
 from ...lifecycle.machinery import local_date
 from ..auth import CurrentUser
 from ..charts import bar_chart
+from ..pages import page_number
 from ..use_cases import application, run
 
 __all__ = ["router"]
@@ -36,10 +38,10 @@ HEADINGS = {
 STATE_CHOICES = [(s.value, PROCEDURE_STATE_LABELS[s]) for s in ProcedureState]
 
 
-def _rows(request: Request, user: User, state: str):
-    rows = run(request, lambda uow: services.overview(uow, user.id))
-    shown = [r for r in rows if not state or (r.state is not None and r.state.value == state)]
-    return rows, shown
+def _overview(request: Request, user: User, state: str, page: str):
+    """The page of the overview the query asks for (the state filter and the paging are the service's)."""
+    number = page_number(page)
+    return run(request, lambda uow: queries.overview_page(uow, user.id, state=state[:40], page=number))
 
 
 @router.get("/")
@@ -48,24 +50,26 @@ def root() -> Response:
 
 
 @router.get("/start")
-def start(request: Request, user: CurrentUser, zustand: str = "") -> Response:
-    rows, shown = _rows(request, user, zustand)
+def start(request: Request, user: CurrentUser, zustand: str = "", seite: str = "") -> Response:
+    view = _overview(request, user, zustand, seite)
     heading, lead = HEADINGS[user.role]
-    counts = Counter(r.state_label for r in rows if r.state is not None)
-    chart_rows = [(PROCEDURE_STATE_LABELS[s], counts[PROCEDURE_STATE_LABELS[s]]) for s in ProcedureState
-                  if counts.get(PROCEDURE_STATE_LABELS[s])]
+    chart_rows = [(PROCEDURE_STATE_LABELS[state], count) for state, count in view.by_state]
     chart = bar_chart(chart_rows, title="Verfahren nach Zustand") if user.role is not Role.KITA_LEAD else ""
     return request.app.state.pages.render(
-        request, "home.html", user=user, title=heading, heading=heading, lead=lead, rows=shown, total=len(rows),
-        chart=chart, chart_rows=chart_rows, states=STATE_CHOICES, zustand=zustand,
+        request, "home.html", user=user, title=heading, heading=heading, lead=lead, view=view, rows=view.rows,
+        total=view.total, chart=chart, chart_rows=chart_rows, states=STATE_CHOICES, zustand=_value(view),
         today=local_date(application(request).now()))
 
 
 @router.get("/start/uebersicht")
-def start_table(request: Request, user: CurrentUser, zustand: str = "") -> Response:
-    _, shown = _rows(request, user, zustand)
-    return request.app.state.pages.render(request, "_overview.html", user=user, rows=shown,
-                                          today=local_date(application(request).now()))
+def start_table(request: Request, user: CurrentUser, zustand: str = "", seite: str = "") -> Response:
+    view = _overview(request, user, zustand, seite)
+    return request.app.state.pages.render(request, "_overview.html", user=user, view=view, rows=view.rows,
+                                          zustand=_value(view), today=local_date(application(request).now()))
+
+
+def _value(view) -> str:
+    return view.state.value if view.state is not None else ""
 
 
 @router.get("/verfahren/{procedure_id}")
