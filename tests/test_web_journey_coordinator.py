@@ -27,7 +27,8 @@ from sqlalchemy.pool import NullPool
 
 COORDINATOR = "koord-hellbach"
 PACKETS = ["V-2020-002.pdf", "V-2022-001.pdf", "V-2024-002.pdf", "V-2025-004.pdf", "V-2025-006.pdf"]
-SHOTS = ("dashboard", "fehler", "uebertragen", "familienzentren", "kalender", "pakete-laeuft", "pakete-fertig")
+SHOTS = ("dashboard", "fehler", "uebertragen", "familienzentren", "kalender", "pakete-laeuft", "pakete-fertig",
+         "meldung", "statistik")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -182,6 +183,27 @@ def test_a_coordinator_plans_exports_subscribes_and_downloads_the_packets_in_chr
             assert all(zipped.read(name).startswith(b"%PDF-") for name in PACKETS)
         page.wait_for_selector("#pakete-status >> text=Fertig")
         _shot(page, "pakete-fertig", backend)
+
+        # the reports: the nomination report to the Land (page, then PDF) and the statistics with their charts
+        navigation.get_by_role("link", name="Berichte").click()
+        page.wait_for_url(f"{base}/berichte/meldung")
+        assert "Kindergartenjahr 2026/27" in page.inner_text("main")  # the newest: the carried-over place's year
+        page.get_by_label("Kindergartenjahr").select_option("2025/26")
+        page.get_by_role("button", name="Anzeigen").click()
+        page.wait_for_url(f"{base}/berichte/meldung?kgj=2025%2F26")
+        report = page.inner_text("main")
+        assert "Jugendamt der Stadt Hellbach, Kindergartenjahr 2025/26" in report and "Meldefrist: 15.06.2025" in report
+        assert "Familienzentrum Zechenhaus" in report  # nominated in this journey, after the deadline
+        assert "(nach der Frist)" in report
+        _shot(page, "meldung", backend, full_page=True)
+        with page.expect_download() as info:
+            page.get_by_role("link", name="Als PDF herunterladen").click()
+        assert info.value.suggested_filename == "meldung-ja-hellbach-2025.pdf"
+        assert Path(info.value.path()).read_bytes().startswith(b"%PDF-")
+        page.get_by_role("link", name="Zur Statistik").click()
+        page.wait_for_url(f"{base}/berichte/statistik")
+        assert page.get_by_role("img", name="Gütesiegel nach dem Jahr, in dem sie auslaufen").count() == 1
+        _shot(page, "statistik", backend, full_page=True)
 
         page.get_by_role("button", name="Abmelden").click()
         page.wait_for_url(f"{base}/anmelden?abgemeldet=1")
