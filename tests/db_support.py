@@ -33,8 +33,8 @@ from certflow.lifecycle import (
 
 __all__ = [
     "KGJ", "POSTGRES_DEFAULT_URL", "TRANSACTION_CONTROL", "USERS", "FixedClock", "backend", "clock", "copy_rows",
-    "db_url", "engine", "nominate_procedure", "pg_schema", "postgres_admin", "seed", "seeded", "sent_statements",
-    "unguard",
+    "db_url", "demo_url", "engine", "nominate_procedure", "pg_schema", "postgres_admin", "seed", "seeded",
+    "sent_statements", "unguard",
 ]
 
 POSTGRES_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -218,3 +218,22 @@ def sent_statements(engine, *, queries_only: bool = False) -> Iterator[list[str]
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", note)
+
+
+@contextlib.contextmanager
+def demo_url(request, demo_db, folder) -> Iterator[str]:
+    """A database with the demo's rows (``demo_db``, the session's demo build): a private SQLite copy in ``folder``,
+    or (``request.param == "postgresql"``) a PostgreSQL schema of its own with the rows copied in (dropped
+    afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{demo_db.copy(folder / 'demo.sqlite')}"
+        return
+    with pg_schema(request.getfixturevalue("postgres_admin")) as url:
+        target, source = make_engine(url, poolclass=NullPool), make_engine(f"sqlite:///{demo_db.db}")
+        try:
+            upgrade(target)
+            copy_rows(source, target)
+        finally:
+            target.dispose()
+            source.dispose()
+        yield url

@@ -14,13 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, UTC
 from pathlib import Path
 
-from db_support import FixedClock, copy_rows, pg_schema
+from db_support import FixedClock, demo_url  # noqa: F401 - demo_url: re-exported for the API tests
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.pool import NullPool
 
 from certflow import services
-from certflow.db import make_engine, upgrade
 from certflow.demo_data import USERS
 from certflow.services.runner import Application
 from certflow.settings import Settings
@@ -55,24 +53,6 @@ class ApiWorld:
             token = (self.write if scope == "write" else self.read)[user]
             client.headers["Authorization"] = f"Bearer {token}"
         return client
-
-
-@contextlib.contextmanager
-def demo_url(request, demo_db, folder: Path) -> Iterator[str]:
-    """A database with the demo's rows: a private SQLite copy, or (``request.param == "postgresql"``) a
-    PostgreSQL schema of its own with the rows copied in (dropped afterwards)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{demo_db.copy(folder / 'demo.sqlite')}"
-        return
-    with pg_schema(request.getfixturevalue("postgres_admin")) as url:
-        target, source = make_engine(url, poolclass=NullPool), make_engine(f"sqlite:///{demo_db.db}")
-        try:
-            upgrade(target)
-            copy_rows(source, target)
-        finally:
-            target.dispose()
-            source.dispose()
-        yield url
 
 
 @contextlib.contextmanager

@@ -21,9 +21,8 @@ from pathlib import Path
 import pytest
 from browser_support import assert_shots, log_in, playwright_and_page, serving, shot
 from conftest import DEMO_DAY
-from db_support import copy_rows, pg_schema, postgres_admin  # noqa: F401
+from db_support import demo_url, postgres_admin  # noqa: F401
 from openpyxl import load_workbook
-from sqlalchemy.pool import NullPool
 
 COORDINATOR = "koord-hellbach"
 PACKETS = ["V-2020-002.pdf", "V-2022-001.pdf", "V-2024-002.pdf", "V-2025-004.pdf", "V-2025-006.pdf"]
@@ -36,24 +35,13 @@ def served(request, demo_db, tmp_path_factory):
     """The demo (a private copy on SQLite, or copied into a PostgreSQL schema) with its logins, served by uvicorn
     in a thread; yields (base URL, the coordinator's password)."""
     from certflow.cli.serve import running_from
-    from certflow.db import make_engine, upgrade
     from certflow.demo_data import set_demo_passwords
     from certflow.services.runner import Application
     from certflow.settings import Settings
 
     day = date.fromisoformat(DEMO_DAY)
     stack = contextlib.ExitStack()
-    if request.param == "sqlite":
-        url = f"sqlite:///{demo_db.copy(tmp_path_factory.mktemp('koordination') / 'demo.sqlite')}"
-    else:
-        url = stack.enter_context(pg_schema(request.getfixturevalue("postgres_admin")))
-        target, source = make_engine(url, poolclass=NullPool), make_engine(f"sqlite:///{demo_db.db}")
-        try:
-            upgrade(target)
-            copy_rows(source, target)
-        finally:
-            target.dispose()
-            source.dispose()
+    url = stack.enter_context(demo_url(request, demo_db, tmp_path_factory.mktemp("koordination")))
     app = Application(Settings(database_url=url, evidence_dir=demo_db.folder / "certflow-evidence"),
                       clock=running_from(day))
     passwords = app.run(lambda uow: set_demo_passwords(uow, day))

@@ -18,25 +18,13 @@ import pytest
 from db_support import postgres_admin  # noqa: F401
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
-from test_web_certifier import error_summary, field_error, log_in, no_trace, password_of, site_on
+from test_web_certifier import error_summary, field_error, log_in, no_trace, password_of
+from test_web_admin import admin, site  # noqa: F401 - the admin pages' fixtures: a world per module, logged in
 from test_web_support import csrf_of, web_client
 
 from certflow.db import UnitOfWork
 from certflow.lifecycle import Kita, Role, User
 from certflow.services.runner import Application
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def site(request, tmp_path_factory):
-    with site_on(request, tmp_path_factory, lambda world: {}) as built:
-        yield built
-
-
-@pytest.fixture
-def admin(site):
-    with web_client(site.app) as client:
-        log_in(client, "admin")
-        yield client
 
 
 def _standing(app: Application, user_id: str) -> tuple:
