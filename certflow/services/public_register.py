@@ -22,6 +22,7 @@ from ..catalogue.model import Form
 from ..db.errors import NotFoundError
 from ..db.repositories.public_register import PublishedFamilienzentrum, PublishedKita, RegisterQuery
 from ..errors import InputError, Problem
+from ..lifecycle.machinery import Refused
 from .common import catalogue_for_key, today
 from .exports import Export, spreadsheet_text
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from ..db.unit_of_work import UnitOfWork
 
 __all__ = ["LICENCE", "OPEN_DATA_FORMATS", "PAGE_SIZE", "PublicEntry", "RegisterPage", "RegisterQuery",
-           "embedded_list", "open_data", "published_familienzentrum", "register_page"]
+           "embedded_list", "open_data", "open_data_index", "published_familienzentrum", "register_page"]
 
 PAGE_SIZE = 50
 PLACE_MAX = 100
@@ -89,7 +90,7 @@ def _query(place: str, jugendamt_id: str | None) -> RegisterQuery:
 def _profile_titles(catalogue_key: str, chosen: list[str]) -> tuple[tuple[str, str], ...]:
     try:
         catalogue = catalogue_for_key(catalogue_key)
-    except Exception:  # a catalogue no longer shipped: the ids alone
+    except Refused:  # a catalogue no longer shipped: the ids alone
         return tuple((p, p) for p in chosen)
     titles = {profile.id: profile.title for area in catalogue.areas for profile in area.profiles}
     return tuple((p, titles.get(p, p)) for p in chosen)
@@ -118,6 +119,13 @@ def register_page(uow: UnitOfWork, *, place: str = "", jugendamt_id: str | None 
     published = uow.public.page(day, query, limit=page_size, offset=(page - 1) * page_size)
     return RegisterPage(_entries(uow, published), total, page, pages, query,
                         tuple(uow.public.jugendaemter(day)), day)
+
+
+def open_data_index(uow: UnitOfWork) -> RegisterPage:
+    """What the open-data page shows: how many are published and the Jugendämter with theirs (no entries)."""
+    day = today(uow)
+    query = RegisterQuery()
+    return RegisterPage((), uow.public.count(day, query), 1, 1, query, tuple(uow.public.jugendaemter(day)), day)
 
 
 def published_familienzentrum(uow: UnitOfWork, familienzentrum_id: str) -> PublicEntry:

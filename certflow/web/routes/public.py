@@ -65,7 +65,7 @@ def familienzentrum(request: Request, familienzentrum_id: str) -> Response:
 
 @router.get("/offene-daten")
 def open_data_page(request: Request) -> Response:
-    page = run(request, lambda uow: public_register.register_page(uow, page_size=1))
+    page = run(request, public_register.open_data_index)
     return _pages(request).render(request, "public/open_data.html", title="Offene Daten", page=page,
                                   licence=public_register.LICENCE, base=str(request.base_url).rstrip("/"))
 

@@ -60,22 +60,23 @@ def nomination_page(request: Request, user: CurrentUser, jugendamt: str = "", kg
                                   choices=choices, report=report)
 
 
-@router.get("/berichte/meldung.pdf")
-def nomination_as_pdf(request: Request, user: CurrentUser, jugendamt: str = "", kgj: str = "") -> Response:
+def _nomination_file(request: Request, user, jugendamt: str, kgj: str, fmt: str) -> Response:
     _choices, report = _report(request, user, jugendamt, kgj)
     if report is None:
         return nomination_page(request, user, jugendamt, kgj)
-    name = f"meldung-{report.jugendamt_id}-{report.kgj.start_year}.pdf"
-    return Response(nomination_pdf(report), media_type="application/pdf", headers=_attachment(name))
+    render, media_type = {"pdf": (nomination_pdf, "application/pdf"), "xlsx": (nomination_xlsx, XLSX)}[fmt]
+    name = f"meldung-{report.jugendamt_id}-{report.kgj.start_year}.{fmt}"
+    return Response(render(report), media_type=media_type, headers=_attachment(name))
+
+
+@router.get("/berichte/meldung.pdf")
+def nomination_as_pdf(request: Request, user: CurrentUser, jugendamt: str = "", kgj: str = "") -> Response:
+    return _nomination_file(request, user, jugendamt, kgj, "pdf")
 
 
 @router.get("/berichte/meldung.xlsx")
 def nomination_as_xlsx(request: Request, user: CurrentUser, jugendamt: str = "", kgj: str = "") -> Response:
-    _choices, report = _report(request, user, jugendamt, kgj)
-    if report is None:
-        return nomination_page(request, user, jugendamt, kgj)
-    name = f"meldung-{report.jugendamt_id}-{report.kgj.start_year}.xlsx"
-    return Response(nomination_xlsx(report), media_type=XLSX, headers=_attachment(name))
+    return _nomination_file(request, user, jugendamt, kgj, "xlsx")
 
 
 def _statistics(request: Request, user, jugendamt: str):
